@@ -1,0 +1,1 @@
+"""Ferry operator: reconciles Connector resources into worker Deployments."""

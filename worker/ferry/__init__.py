@@ -1,0 +1,1 @@
+"""Ferry: Kafka Connect rebuilt for Kubernetes."""
