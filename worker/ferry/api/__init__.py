@@ -26,6 +26,7 @@ A minimal source connector::
             return [self.config]
 """
 
+from ferry.api import schema
 from ferry.api.config import (
     NO_DEFAULT,
     ConfigDef,
@@ -41,7 +42,14 @@ from ferry.api.config import (
 from ferry.api.connector import Connector, ConnectorContext, SinkConnector, SourceConnector
 from ferry.api.converter import Converter, HeaderConverter, SchemaAndValue
 from ferry.api.errors import ConfigError, ConnectError, DataError, RetriableError
-from ferry.api.records import ConnectRecord, Header, Headers, SinkRecord, SourceRecord, TopicPartition
+from ferry.api.records import (
+    ConnectRecord,
+    Header,
+    Headers,
+    SinkRecord,
+    SourceRecord,
+    TopicPartition,
+)
 from ferry.api.schema import Field, Schema, Type
 from ferry.api.task import (
     OffsetReader,
@@ -94,4 +102,5 @@ __all__ = [
     "between",
     "non_empty",
     "one_of",
+    "schema",
 ]

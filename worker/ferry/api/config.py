@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from ferry.api.errors import ConfigError
 
 
-class ConfigType(str, Enum):
+class ConfigType(StrEnum):
     STRING = "string"
     INT = "int"
     LONG = "long"
@@ -27,7 +27,7 @@ class ConfigType(str, Enum):
     PASSWORD = "password"
 
 
-class Importance(str, Enum):
+class Importance(StrEnum):
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"
@@ -199,7 +199,9 @@ def one_of(*choices: str, case_sensitive: bool = False) -> Validator:
     def check(name: str, value: Any) -> str | None:
         candidates = allowed if case_sensitive else [c.lower() for c in allowed]
         probe = value if case_sensitive else str(value).lower()
-        return None if probe in candidates else f"must be one of {', '.join(allowed)}; got {value!r}"
+        if probe in candidates:
+            return None
+        return f"must be one of {', '.join(allowed)}; got {value!r}"
 
     return check
 

@@ -27,7 +27,7 @@ class Converter(ABC):
     version: ClassVar[str] = "0.1.0"
 
     def configure(self, config: Mapping[str, Any], is_key: bool) -> None:  # noqa: B027
-        """Receive the converter's keys (``value.converter.`` stripped); ``is_key`` says which side."""
+        """Receive the converter's keys (``value.converter.`` stripped); ``is_key``: which side."""
 
     @abstractmethod
     def from_connect(self, topic: str, schema: Schema | None, value: Any) -> bytes | None:

@@ -8,11 +8,11 @@ JSON converter reads and writes the same ``schema`` envelope as ``JsonConverter`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Type(str, Enum):
+class Type(StrEnum):
     INT8 = "int8"
     INT16 = "int16"
     INT32 = "int32"

@@ -78,7 +78,7 @@ class RecordMetadata:
     offset: int
 
 
-class Task(ABC):
+class Task(ABC):  # noqa: B024 - the abstract methods are in SourceTask and SinkTask
     """Base of source and sink tasks."""
 
     version: str = "0.1.0"
@@ -107,10 +107,10 @@ class SourceTask(Task):
         Raise :class:`~ferry.api.errors.RetriableError` for transient failures.
         """
 
-    def commit_record(self, record: SourceRecord, metadata: RecordMetadata | None) -> None:  # noqa: B027
+    def commit_record(self, record: SourceRecord, metadata: RecordMetadata | None) -> None:
         """The broker acknowledged ``record`` (metadata None: a transform dropped it)."""
 
-    def commit(self) -> None:  # noqa: B027 - optional hook
+    def commit(self) -> None:
         """The runtime stored the offsets of every acknowledged record so far."""
 
 
@@ -123,17 +123,17 @@ class SinkTask(Task):
     def initialize(self, context: SinkTaskContext) -> None:
         self.context = context
 
-    def open(self, partitions: Sequence[TopicPartition]) -> None:  # noqa: B027
+    def open(self, partitions: Sequence[TopicPartition]) -> None:
         """These partitions were assigned to this task."""
 
-    def close(self, partitions: Sequence[TopicPartition]) -> None:  # noqa: B027
+    def close(self, partitions: Sequence[TopicPartition]) -> None:
         """These partitions were revoked; their records were flushed and committed."""
 
     @abstractmethod
     def put(self, records: Sequence[SinkRecord]) -> None:
         """Write (or buffer) a batch. Raise RetriableError to have it offered again."""
 
-    def flush(self, offsets: Mapping[TopicPartition, int]) -> None:  # noqa: B027
+    def flush(self, offsets: Mapping[TopicPartition, int]) -> None:
         """Make everything put so far durable; offsets are committed only after this returns."""
 
     def pre_commit(self, offsets: Mapping[TopicPartition, int]) -> Mapping[TopicPartition, int]:

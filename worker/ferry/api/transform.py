@@ -26,14 +26,14 @@ class Transformation(ABC, Generic[R]):
     config_def: ClassVar[ConfigDef] = ConfigDef()
     version: ClassVar[str] = "0.1.0"
 
-    def configure(self, config: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook
+    def configure(self, config: Mapping[str, Any]) -> None:
         """Receive the transform's own keys (``transforms.<alias>.`` stripped)."""
 
     @abstractmethod
     def apply(self, record: R) -> R | None:
         """The transformed record, or None to filter it out."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release resources; called once when the task stops."""
 
 
@@ -43,12 +43,12 @@ class Predicate(ABC, Generic[R]):
     config_def: ClassVar[ConfigDef] = ConfigDef()
     version: ClassVar[str] = "0.1.0"
 
-    def configure(self, config: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook
+    def configure(self, config: Mapping[str, Any]) -> None:
         """Receive the predicate's own keys (``predicates.<alias>.`` stripped)."""
 
     @abstractmethod
     def test(self, record: R) -> bool:
         """True when the record matches."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release resources; called once when the task stops."""
