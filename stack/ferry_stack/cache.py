@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def cache_root() -> Path:
-    """The cache directory: ``$FERRY_CACHE``, else ``$XDG_CACHE_HOME/ferry``, else ``~/.cache/ferry``."""
+    """The cache: ``$FERRY_CACHE``, else ``$XDG_CACHE_HOME/ferry``, else ``~/.cache/ferry``."""
     explicit = os.environ.get("FERRY_CACHE")
     if explicit:
         root = Path(explicit)

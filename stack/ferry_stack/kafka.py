@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 
 from ferry_stack.cache import cache_dir
-from ferry_stack.ports import free_port, wait_for_port
+from ferry_stack.ports import free_ports, wait_for_port
 from ferry_stack.process import Service, ServiceError, run, stop_group
 
 POM_DIR = Path(__file__).parent / "maven" / "kafka"
@@ -115,13 +115,13 @@ class KafkaBroker:
         libs = ensure_kafka_jars()
         self.workdir.mkdir(parents=True, exist_ok=True)
         if not self.port:
-            self.port, self.controller_port = free_port(), free_port()
+            self.port, self.controller_port = free_ports(2)
         config = self._write_config()
         classpath = f"{libs}/*"
         java = java_bin()
         log4j = self.workdir / "log4j2.properties"
         log4j.write_text(_LOG4J2.format(log=self.log_path))
-        jvm = [java, f"-Xms256m", f"-Xmx{self.heap}", "-XX:+UseG1GC",
+        jvm = [java, "-Xms256m", f"-Xmx{self.heap}", "-XX:+UseG1GC",
                f"-Dlog4j2.configurationFile={log4j}", "-cp", classpath]
         data_dir = self.workdir / "data"
         if not (data_dir / "meta.properties").exists():
@@ -188,7 +188,8 @@ class KafkaBroker:
                     return
             except Exception:  # noqa: BLE001 - the broker is still starting
                 time.sleep(0.2)
-        raise ServiceError(f"Kafka did not become ready in {timeout:.0f}s:\n{self._service.log_tail()}")
+        raise ServiceError(
+            f"Kafka did not become ready in {timeout:.0f}s:\n{self._service.log_tail()}")
 
     @property
     def pid(self) -> int | None:

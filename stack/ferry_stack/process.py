@@ -115,7 +115,7 @@ def _signal_group(pgid: int, sig: int) -> None:
 
 def run(argv: Sequence[str], log_path: Path, cwd: Path | None = None,
         env: Mapping[str, str] | None = None, timeout: float = 3600) -> None:
-    """Run a build step to completion, its output in ``log_path``; raise with the log tail on failure."""
+    """Run a build step to completion; its output goes to ``log_path``, shown on failure."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with open(log_path, "ab") as log:

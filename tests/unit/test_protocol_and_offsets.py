@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ferry import protocol
+from ferry.runtime.offsets import FileOffsetStore, MemoryOffsetStore
+
+
+def test_offset_keys_are_canonical_json_with_the_connector_id() -> None:
+    key = protocol.offset_key("shop/orders", {"table": "t", "db": "d"})
+    assert key == b'["shop/orders",{"db":"d","table":"t"}]'
+    assert protocol.parse_offset_key(key) == ("shop/orders", {"db": "d", "table": "t"})
+
+
+def test_offset_values_are_versioned_and_tombstones_forget() -> None:
+    value = protocol.offset_value({"position": 42})
+    assert json.loads(value or b"") == {"version": 1, "offset": {"position": 42}}
+    assert protocol.parse_offset_value(value) == {"position": 42}
+    assert protocol.offset_value(None) is None and protocol.parse_offset_value(None) is None
+
+
+@pytest.mark.parametrize("value", [b"nope", b"[1]", b'{"version": 99, "offset": {}}',
+                                   b'{"version": 1}'])
+def test_unreadable_values_raise_protocol_errors(value: bytes) -> None:
+    with pytest.raises(protocol.ProtocolError):
+        protocol.parse_offset_value(value)
+
+
+def test_file_store_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "offsets.json"
+    store = FileOffsetStore("a/b", path)
+    store.commit({protocol.offset_key("a/b", {"file": "x"}): {"position": 10}})
+    store.commit({protocol.offset_key("a/b", {"file": "x"}): {"position": 20},
+                  protocol.offset_key("a/b", {"file": "y"}): {"position": 1}})
+    reopened = FileOffsetStore("a/b", path)
+    assert reopened.get({"file": "x"}) == {"position": 20}
+    assert reopened.get({"file": "y"}) == {"position": 1}
+    assert FileOffsetStore("other/c", path).get({"file": "x"}) is None
+    assert not path.with_name("offsets.json.tmp").exists()
+
+
+def test_memory_store_reads_what_it_committed() -> None:
+    store = MemoryOffsetStore("a/b")
+    assert store.get({"p": 1}) is None
+    store.commit({protocol.offset_key("a/b", {"p": 1}): {"n": 3}})
+    assert store.get({"p": 1}) == {"n": 3}

@@ -1,0 +1,1 @@
+"""Ferry's worker runtime: task loops, converters and transforms wiring, offsets, errors."""

@@ -1,0 +1,181 @@
+"""Source offset stores: in memory, in a local file (standalone mode), in ``ferry-offsets``.
+
+All three keep every offset in memory (a connector's offsets are small) and persist on
+``flush``; a store is used by one connector, its tasks share it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from ferry import protocol
+from ferry.api.task import OffsetReader
+
+log = logging.getLogger(__name__)
+
+OffsetMap = dict[bytes, dict[str, Any] | None]
+
+
+class OffsetStore(Protocol):
+    """Where a connector's committed source offsets live."""
+
+    def get(self, source_partition: Mapping[str, Any]) -> dict[str, Any] | None: ...
+
+    def commit(self, offsets: Mapping[bytes, dict[str, Any] | None]) -> None:
+        """Durably store these offsets (keys from :func:`ferry.protocol.offset_key`)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class StoreOffsetReader(OffsetReader):
+    """The task-facing view of a store."""
+
+    def __init__(self, store: OffsetStore) -> None:
+        self._store = store
+
+    def offset(self, source_partition: Mapping[str, Any]) -> dict[str, Any] | None:
+        return self._store.get(source_partition)
+
+
+class MemoryOffsetStore:
+    def __init__(self, connector_id: str) -> None:
+        self.connector_id = connector_id
+        self._data: OffsetMap = {}
+        self._lock = threading.Lock()
+
+    def get(self, source_partition: Mapping[str, Any]) -> dict[str, Any] | None:
+        with self._lock:
+            return self._data.get(protocol.offset_key(self.connector_id, source_partition))
+
+    def commit(self, offsets: Mapping[bytes, dict[str, Any] | None]) -> None:
+        with self._lock:
+            self._data.update(offsets)
+
+    def snapshot(self) -> OffsetMap:
+        with self._lock:
+            return dict(self._data)
+
+    def close(self) -> None:
+        pass
+
+
+class FileOffsetStore(MemoryOffsetStore):
+    """Offsets in a JSON file, replaced atomically (write, fsync, rename) on every commit."""
+
+    def __init__(self, connector_id: str, path: Path) -> None:
+        super().__init__(connector_id)
+        self.path = path
+        if path.exists():
+            raw = json.loads(path.read_text() or "{}")
+            for key, value in raw.get("offsets", {}).items():
+                self._data[key.encode()] = value
+
+    def commit(self, offsets: Mapping[bytes, dict[str, Any] | None]) -> None:
+        super().commit(offsets)
+        data = {k.decode(): v for k, v in self.snapshot().items() if v is not None}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "w") as handle:
+            json.dump({"version": protocol.VERSION, "offsets": data}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path)
+        with contextlib.suppress(OSError):
+            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+
+
+class KafkaOffsetStore(MemoryOffsetStore):
+    """Offsets in the compacted ``ferry-offsets`` topic; read fully at start, written on commit."""
+
+    def __init__(self, connector_id: str, client_config: Mapping[str, Any],
+                 topic: str = protocol.DEFAULT_OFFSETS_TOPIC, read_timeout: float = 60.0) -> None:
+        from confluent_kafka import Producer
+
+        super().__init__(connector_id)
+        self.topic = topic
+        self._client_config = dict(client_config)
+        self._producer = Producer({**self._client_config, "enable.idempotence": True,
+                                   "linger.ms": 0})
+        self._read_all(read_timeout)
+
+    def _read_all(self, timeout: float) -> None:
+        from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+        consumer = Consumer({**self._client_config, "group.id": "ferry-offsets-reader",
+                             "enable.auto.commit": False, "enable.partition.eof": True,
+                             "isolation.level": "read_committed"})
+        try:
+            metadata = consumer.list_topics(self.topic, timeout=timeout)
+            partitions = list(metadata.topics[self.topic].partitions)
+            ends: dict[int, int] = {}
+            for p in partitions:
+                _, high = consumer.get_watermark_offsets(TopicPartition(self.topic, p),
+                                                         timeout=timeout)
+                if high > 0:
+                    ends[p] = high
+            if not ends:
+                return
+            consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in ends])
+            done: set[int] = set()
+            deadline = time.monotonic() + timeout
+            while len(done) < len(ends) and time.monotonic() < deadline:
+                for message in consumer.consume(1000, timeout=0.5):
+                    if message.error():
+                        continue
+                    self._apply(message.key(), message.value())
+                    partition, offset = message.partition(), message.offset()
+                    if partition is None or offset is None:
+                        continue
+                    if offset + 1 >= ends[partition]:
+                        done.add(partition)
+                for p, end in ends.items():
+                    position = consumer.position([TopicPartition(self.topic, p)])[0].offset
+                    if position >= end:
+                        done.add(p)
+            if len(done) < len(ends):
+                raise TimeoutError(f"reading {self.topic} took longer than {timeout:.0f}s")
+        finally:
+            consumer.close()
+
+    def _apply(self, key: bytes | None, value: bytes | None) -> None:
+        if key is None:
+            return
+        try:
+            connector_id, _ = protocol.parse_offset_key(key)
+            if connector_id != self.connector_id:
+                return
+            self._data[key] = protocol.parse_offset_value(value)
+        except protocol.ProtocolError as exc:
+            log.warning("skipping unreadable record in %s: %s", self.topic, exc)
+
+    def commit(self, offsets: Mapping[bytes, dict[str, Any] | None]) -> None:
+        errors: list[str] = []
+
+        def on_delivery(err: Any, _msg: Any) -> None:
+            if err is not None:
+                errors.append(str(err))
+
+        for key, offset in offsets.items():
+            self._producer.produce(self.topic, protocol.offset_value(offset), key,
+                                   on_delivery=on_delivery)
+        remaining = self._producer.flush(30)
+        if remaining or errors:
+            raise OSError(f"could not store offsets in {self.topic}: "
+                          f"{errors[0] if errors else f'{remaining} not acknowledged'}")
+        super().commit(offsets)
+
+    def close(self) -> None:
+        self._producer.flush(10)
