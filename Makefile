@@ -12,10 +12,11 @@ PYTEST_ARGS ?=
 
 all: test
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml examples/plugin/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-deps -e examples/plugin
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -45,7 +46,7 @@ test: stack lint typecheck
 	$(BIN)/pytest tests -q $(PYTEST_ARGS)
 
 ## Ferry's main job on the embedded default: a local Kafka broker, a file in, a topic, a file out.
-demo: stack
+demo: venv
 	$(BIN)/python -m ferry_stack.demo
 
 ## Start / stop the whole test stack by hand (Kafka, control plane, node agent).
