@@ -145,3 +145,71 @@ def line_count(path: Path) -> int:
         return 0
     with open(path, "rb") as handle:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
+class WorkerProcess:
+    """``ferry worker`` in a child process: one of a connector's distributed workers."""
+
+    def __init__(self, connector_id: str, bootstrap: str, workdir: Path, worker_id: str,
+                 extra_args: list[str] | None = None) -> None:
+        self.worker_id = worker_id
+        self.port = free_port()
+        self.log_path = workdir / f"worker-{worker_id}.log"
+        self.argv = [FERRY, "worker", "--connector", connector_id, "--bootstrap-servers",
+                     bootstrap, "--worker-id", worker_id, "--http-port", str(self.port),
+                     "--session-timeout-ms", "6000", *(extra_args or [])]
+        root = str(Path(__file__).resolve().parents[1])
+        self.env = {**os.environ, "PYTHONPATH": root, "FERRY_TEST_WORKER": worker_id}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> WorkerProcess:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
+        self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT,
+                                     env=self.env, start_new_session=True)
+        log.close()
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def terminate(self, timeout: float = 40) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        if self.alive():
+            assert self.proc is not None
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+
+class WorkerGroup:
+    """Several workers of one connector; always killed at the end."""
+
+    def __init__(self, connector_id: str, bootstrap: str, workdir: Path,
+                 extra_args: list[str] | None = None) -> None:
+        self.connector_id = connector_id
+        self.bootstrap = bootstrap
+        self.workdir = workdir
+        self.extra_args = extra_args or []
+        self.workers: dict[str, WorkerProcess] = {}
+
+    def add(self, worker_id: str) -> WorkerProcess:
+        worker = WorkerProcess(self.connector_id, self.bootstrap, self.workdir, worker_id,
+                               self.extra_args).start()
+        self.workers[worker_id] = worker
+        return worker
+
+    def logs(self) -> str:
+        return "\n".join(f"== {w.worker_id}\n{w.log()[-4000:]}" for w in self.workers.values())
+
+    def __enter__(self) -> WorkerGroup:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for worker in self.workers.values():
+            worker.kill()

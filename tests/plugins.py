@@ -120,3 +120,96 @@ class EchoSourceConnector(SourceConnector):
 
     def task_configs(self, max_tasks: int) -> list[dict[str, Any]]:
         return [dict(self.config)]
+
+
+class FlakySourceTask(SourceTask):
+    """Counts like DataGen, but fails at start while ``<fail.dir>/fail-<task>`` exists."""
+
+    def start(self, config: Mapping[str, Any]) -> None:
+        import os
+
+        self.index = int(config["task.index"])
+        self.topic = str(config["topic"])
+        marker = os.path.join(str(config["fail.dir"]), f"fail-{self.index}")
+        if os.path.exists(marker):
+            raise RuntimeError(f"task {self.index} told to fail by {marker}")
+        committed = self.context.offset_reader.offset({"flaky": self.index}) or {}
+        self.next = int(committed.get("seq", -1)) + 1
+
+    def poll(self) -> list[SourceRecord]:
+        import time
+
+        time.sleep(0.05)
+        n, self.next = self.next, self.next + 1
+        return [SourceRecord(source_partition={"flaky": self.index}, source_offset={"seq": n},
+                             topic=self.topic, key=str(self.index), value=f"{self.index}:{n}")]
+
+
+class FlakySourceConnector(SourceConnector):
+    config_def = ConfigDef().define("topic", ConfigType.STRING).define("fail.dir",
+                                                                       ConfigType.STRING)
+
+    @classmethod
+    def task_class(cls) -> type[FlakySourceTask]:
+        return FlakySourceTask
+
+    def start(self, config: Mapping[str, Any]) -> None:
+        self.config = dict(config)
+
+    def task_configs(self, max_tasks: int) -> list[dict[str, Any]]:
+        return [{**self.config, "task.index": i} for i in range(max_tasks)]
+
+
+class LedgerSinkTask(SinkTask):
+    """Appends ``open``/``close``/``rec`` lines to ``<dir>/<worker>-<task>.ledger``: who saw what.
+
+    ``rec`` lines are written at put and fsynced at flush, so after a kill the ledger holds
+    at least what was committed.
+    """
+
+    def start(self, config: Mapping[str, Any]) -> None:
+        import os
+
+        self.path = os.path.join(str(config["ledger.dir"]),
+                                 f"{os.environ.get('FERRY_TEST_WORKER', os.getpid())}-"
+                                 f"{config['task.index']}.ledger")
+        self.handle = open(self.path, "a")  # noqa: SIM115 - closed in stop()
+
+    def _event(self, kind: str, partitions: Sequence[TopicPartition]) -> None:
+        import time
+
+        for tp in partitions:
+            self.handle.write(f"{kind} {tp.partition} {time.time():.6f}\n")
+        self.handle.flush()
+
+    def open(self, partitions: Sequence[TopicPartition]) -> None:
+        self._event("open", partitions)
+
+    def close(self, partitions: Sequence[TopicPartition]) -> None:
+        self._event("close", partitions)
+
+    def put(self, records: Sequence[SinkRecord]) -> None:
+        self.handle.write("".join(f"rec {r.partition} {r.offset}\n" for r in records))
+
+    def flush(self, offsets: Mapping[TopicPartition, int]) -> None:
+        import os
+
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+
+    def stop(self) -> None:
+        self.handle.close()
+
+
+class LedgerSinkConnector(SinkConnector):
+    config_def = ConfigDef().define("ledger.dir", ConfigType.STRING)
+
+    @classmethod
+    def task_class(cls) -> type[LedgerSinkTask]:
+        return LedgerSinkTask
+
+    def start(self, config: Mapping[str, Any]) -> None:
+        self.config = dict(config)
+
+    def task_configs(self, max_tasks: int) -> list[dict[str, Any]]:
+        return [{**self.config, "task.index": i} for i in range(max_tasks)]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ferry import __version__
@@ -44,6 +45,43 @@ def cmd_run(args: argparse.Namespace) -> int:
     standalone = Standalone(specs, worker, offsets_file, args.http_host, args.http_port,
                             args.shutdown_timeout)
     return standalone.run()
+
+
+def kafka_settings_from_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """librdkafka settings from ``FERRY_KAFKA_<KEY>`` (``SASL_USERNAME`` -> ``sasl.username``)."""
+    prefix = "FERRY_KAFKA_"
+    return {k[len(prefix):].lower().replace("_", "."): v for k, v in environ.items()
+            if k.startswith(prefix) and len(k) > len(prefix)}
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from ferry.runtime.distributed import DistributedWorker, GroupSettings
+    from ferry.runtime.logging_context import configure_logging
+    from ferry.runtime.secrets import SCRUBBER
+    from ferry.runtime.worker_config import WorkerConfig
+
+    configure_logging(args.log_format, args.log_level, SCRUBBER)
+    if not args.connector:
+        print("ferry worker: --connector (or FERRY_CONNECTOR) is required", file=sys.stderr)
+        return 2
+    worker = WorkerConfig(
+        bootstrap_servers=args.bootstrap_servers,
+        client={**kafka_settings_from_env(os.environ), **_client_settings(args.kafka_config)},
+        configs_topic=args.configs_topic, offsets_topic=args.offsets_topic,
+        status_topic=args.status_topic)
+    if args.worker_id:
+        worker.worker_id = args.worker_id
+    group = GroupSettings(protocol=args.group_protocol,
+                          session_timeout_ms=args.session_timeout_ms,
+                          heartbeat_interval_ms=max(100, args.session_timeout_ms // 10),
+                          static_membership=args.static_membership)
+    try:
+        distributed = DistributedWorker(args.connector, worker, group, args.http_host,
+                                        args.http_port, args.shutdown_timeout)
+    except ValueError as exc:
+        print(f"ferry worker: {exc}", file=sys.stderr)
+        return 2
+    return distributed.run()
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -107,6 +145,36 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check connector configs, one message per field")
     validate.add_argument("connector", nargs="+")
     validate.set_defaults(func=cmd_validate)
+
+    env = os.environ.get
+    worker = sub.add_parser("worker", help="run as one of a connector's distributed workers")
+    worker.add_argument("--connector", default=env("FERRY_CONNECTOR", ""),
+                        help="<namespace>/<name> (env FERRY_CONNECTOR)")
+    worker.add_argument("--bootstrap-servers", "-b",
+                        default=env("FERRY_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    worker.add_argument("--kafka-config", "-X", action="append", default=[],
+                        metavar="KEY=VALUE",
+                        help="librdkafka setting (repeatable; also env FERRY_KAFKA_<KEY>)")
+    worker.add_argument("--worker-id", default=env("FERRY_WORKER_ID", ""))
+    worker.add_argument("--http-host", default=env("FERRY_HTTP_HOST", "127.0.0.1"))
+    worker.add_argument("--http-port", type=int, default=int(env("FERRY_HTTP_PORT", "8083")))
+    worker.add_argument("--configs-topic", default=env("FERRY_CONFIGS_TOPIC", "ferry-configs"))
+    worker.add_argument("--offsets-topic", default=env("FERRY_OFFSETS_TOPIC", "ferry-offsets"))
+    worker.add_argument("--status-topic", default=env("FERRY_STATUS_TOPIC", "ferry-status"))
+    worker.add_argument("--group-protocol", choices=["classic", "consumer"],
+                        default=env("FERRY_GROUP_PROTOCOL", "classic"),
+                        help="classic (cooperative-sticky) or consumer (KIP-848)")
+    worker.add_argument("--session-timeout-ms", type=int,
+                        default=int(env("FERRY_SESSION_TIMEOUT_MS", "10000")))
+    worker.add_argument("--static-membership", action="store_true",
+                        default=env("FERRY_STATIC_MEMBERSHIP", "") == "true",
+                        help="keep units across a quick restart (but SIGTERM no longer "
+                             "hands them over at once)")
+    worker.add_argument("--shutdown-timeout", type=float, default=30.0)
+    worker.add_argument("--log-format", choices=["text", "json"],
+                        default=env("FERRY_LOG_FORMAT", "text"))
+    worker.add_argument("--log-level", default=env("FERRY_LOG_LEVEL", "INFO"))
+    worker.set_defaults(func=cmd_worker)
 
     plugins = sub.add_parser("plugins", help="list installed connectors, converters, transforms")
     plugins.set_defaults(func=cmd_plugins)

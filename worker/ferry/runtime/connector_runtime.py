@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ferry import protocol
 from ferry.api.config import ConfigDef
 from ferry.api.connector import Connector, ConnectorContext, SinkConnector, SourceConnector
 from ferry.api.errors import ConfigError
@@ -129,6 +130,12 @@ class ConnectorRuntime:
 
     def start(self) -> None:
         """Validate, start the connector and its tasks; a bad config fails the connector."""
+        self.prepare()
+        self.task_configs = self.start_connector()
+        self._start_tasks()
+
+    def prepare(self) -> ValidatedConfig:
+        """Validate the config and resolve its secrets; ConfigError (and FAILED) when bad."""
         config, problems = validate(self.spec)
         if config is None:
             error = ConfigError(problems)
@@ -137,18 +144,37 @@ class ConnectorRuntime:
             raise error
         self.config = config
         self.status.kinds[self.id] = "sink" if config.is_sink else "source"
+        if (config.common["exactly.once.support"] == "required" and not config.is_sink
+                and not getattr(config.connector_class, "exactly_once_support", False)):
+            error = ConfigError({"exactly.once.support": (
+                f"{config.connector_class.__name__} does not support exactly-once delivery")})
+            self.status.set_connector(self.id, State.FAILED, str(error), self.spec.generation)
+            raise error
+        return config
+
+    def start_connector(self) -> list[dict[str, Any]]:
+        """Start the Connector instance; its task configs. Fails the connector on error."""
+        assert self.config is not None, "prepare() first"
         try:
-            connector = config.connector_class()
+            connector = self.config.connector_class()
             connector.initialize(_Context(self))
-            connector.start(config.resolved)
+            connector.start(self.config.resolved)
             self.connector = connector
-            self.task_configs = connector.task_configs(int(config.common["tasks.max"]))
+            configs = connector.task_configs(int(self.config.common["tasks.max"]))
         except Exception as exc:
             self.fail_connector(exc)
             raise
         state = State.PAUSED if self.spec.state is cc.TargetState.PAUSED else State.RUNNING
         self.status.set_connector(self.id, state, generation=self.spec.generation)
-        self._start_tasks()
+        return configs
+
+    def stop_connector(self) -> None:
+        if self.connector is not None:
+            try:
+                self.connector.stop()
+            except Exception:
+                log.exception("connector %s: stop() raised", self.id)
+            self.connector = None
 
     def _start_tasks(self) -> None:
         paused = self.spec.state is cc.TargetState.PAUSED
@@ -157,7 +183,8 @@ class ConnectorRuntime:
             self.tasks.append(runner)
             runner.start(paused=paused)
 
-    def build_task(self, index: int, task_config: Mapping[str, Any]) -> TaskRunner:
+    def build_task(self, index: int, task_config: Mapping[str, Any],
+                   offsets: OffsetStore | None = None) -> TaskRunner:
         """A runner for one task config (not started)."""
         assert self.config is not None
         config = self.config
@@ -180,11 +207,18 @@ class ConnectorRuntime:
                 policy=ErrorPolicy.from_config(config.common, reporters),
                 flush_interval_ms=flush_ms, max_batch=int(sink_values["consumer.max.poll.records"]),
                 status=self.status, dead_letter=dead_letter, generation=self.spec.generation)
-        return SourceTaskRunner(
+        runner_class: type[SourceTaskRunner] = SourceTaskRunner
+        producer_config = self.worker.producer_config(config.resolved)
+        if config.common["exactly.once.support"] == "required":
+            from ferry.runtime.transactional_source import TransactionalSourceTaskRunner
+
+            runner_class = TransactionalSourceTaskRunner
+            producer_config["transactional.id"] = protocol.transactional_id(self.id, index)
+        return runner_class(
             connector_id=self.id, index=index, task=task,  # type: ignore[arg-type]
             task_config=task_config, converters=converters, chain=chain,
-            producer_config=self.worker.producer_config(config.resolved),
-            offsets=self.offsets,
+            producer_config=producer_config,
+            offsets=offsets or self.offsets,
             topics=TopicCreator(self.worker.admin_config(config.resolved), config.resolved,
                                 self.worker.topic_creation_enable),
             policy=ErrorPolicy.from_config(config.common), flush_interval_ms=flush_ms,
@@ -236,12 +270,7 @@ class ConnectorRuntime:
 
     def stop(self, timeout: float = 30.0) -> list[str]:
         stuck = self.stop_tasks(timeout)
-        if self.connector is not None:
-            try:
-                self.connector.stop()
-            except Exception:
-                log.exception("connector %s: stop() raised", self.id)
-            self.connector = None
+        self.stop_connector()
         self.status.set_connector(self.id, State.STOPPED, generation=self.spec.generation)
         self.offsets.close()
         return stuck

@@ -60,6 +60,11 @@ class MemoryOffsetStore:
         with self._lock:
             self._data.update(offsets)
 
+    def remember(self, offsets: Mapping[bytes, dict[str, Any] | None]) -> None:
+        """Update the in-memory view only (offsets already written elsewhere, e.g. in a txn)."""
+        with self._lock:
+            self._data.update(offsets)
+
     def snapshot(self) -> OffsetMap:
         with self._lock:
             return dict(self._data)
@@ -109,7 +114,14 @@ class KafkaOffsetStore(MemoryOffsetStore):
         self._client_config = dict(client_config)
         self._producer = Producer({**self._client_config, "enable.idempotence": True,
                                    "linger.ms": 0})
+        self._read_timeout = read_timeout
         self._read_all(read_timeout)
+
+    def reload(self) -> None:
+        """Read the topic again (after fencing a zombie, its last transaction is final)."""
+        with self._lock:
+            self._data.clear()
+        self._read_all(self._read_timeout)
 
     def _read_all(self, timeout: float) -> None:
         from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition

@@ -1,0 +1,109 @@
+"""Writing a connector's desired state to ``ferry-configs``: what the operator (and tests) do.
+
+The only writer of ``connector/`` and ``restart/`` keys; workers write ``tasks/`` keys.
+Every write waits for the broker's acknowledgement.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import KafkaException, NewTopic
+
+from ferry import protocol
+
+
+class ControlClient:
+    def __init__(self, client_config: Mapping[str, Any],
+                 configs_topic: str = protocol.DEFAULT_CONFIGS_TOPIC) -> None:
+        self.configs_topic = configs_topic
+        self._config = dict(client_config)
+        self._producer = Producer({**self._config, "enable.idempotence": True, "linger.ms": 0})
+
+    def _write(self, key: bytes, value: bytes | None) -> None:
+        errors: list[str] = []
+        self._producer.produce(self.configs_topic, value, key,
+                               on_delivery=lambda err, _m: errors.append(str(err)) if err else None)
+        if self._producer.flush(30) or errors:
+            raise OSError(f"could not write to {self.configs_topic}: "
+                          f"{errors[0] if errors else 'not acknowledged'}")
+
+    def put_connector(self, connector_id: str, config: Mapping[str, Any], tasks_max: int,
+                      target_state: str = "running", generation: int = 1) -> None:
+        record = protocol.ConnectorRecord(dict(config), tasks_max, target_state, generation)
+        self._write(protocol.connector_key(connector_id), record.encode())
+
+    def delete_connector(self, connector_id: str) -> None:
+        self._write(protocol.connector_key(connector_id), None)
+        self._write(protocol.tasks_key(connector_id), None)
+        self._write(protocol.restart_key(connector_id), None)
+
+    def request_restart(self, connector_id: str, include_tasks: bool = False,
+                        only_failed: bool = False, task: int | None = None,
+                        request_id: str | None = None) -> str:
+        request = protocol.RestartRecord(request_id or uuid.uuid4().hex, include_tasks,
+                                         only_failed, task)
+        self._write(protocol.restart_key(connector_id), request.encode())
+        return request.id
+
+    def close(self) -> None:
+        self._producer.flush(10)
+
+
+def ensure_internal_topics(client_config: Mapping[str, Any], replication_factor: int = -1,
+                           configs_topic: str = protocol.DEFAULT_CONFIGS_TOPIC,
+                           offsets_topic: str = protocol.DEFAULT_OFFSETS_TOPIC,
+                           status_topic: str = protocol.DEFAULT_STATUS_TOPIC) -> list[str]:
+    """Create the three compacted internal topics when missing; the ones created."""
+    wanted = {
+        configs_topic: 1,
+        offsets_topic: protocol.OFFSETS_PARTITIONS,
+        status_topic: protocol.STATUS_PARTITIONS,
+    }
+    return _create_missing(client_config, {
+        name: NewTopic(name, partitions, replication_factor, config=protocol.COMPACTED)
+        for name, partitions in wanted.items()})
+
+
+def ensure_units_topic(client_config: Mapping[str, Any], connector_id: str, units: int,
+                       replication_factor: int = -1) -> int:
+    """Make the connector's units topic hold at least ``units`` partitions; the count now."""
+    from confluent_kafka.cimpl import NewPartitions
+
+    topic = protocol.units_topic(connector_id)
+    admin = AdminClient(dict(client_config))
+    _create_missing(client_config, {topic: NewTopic(topic, units, replication_factor)}, admin)
+    metadata = admin.list_topics(topic, timeout=30)
+    current = len(metadata.topics[topic].partitions)
+    if current < units:
+        try:
+            admin.create_partitions([NewPartitions(topic, units)])[topic].result(timeout=30)
+        except KafkaException as exc:
+            if "INVALID_PARTITIONS" not in str(exc):  # someone else grew it first
+                raise
+        return units
+    return current
+
+
+def _create_missing(client_config: Mapping[str, Any], topics: dict[str, NewTopic],
+                    admin: AdminClient | None = None) -> list[str]:
+    from confluent_kafka import KafkaError
+
+    admin = admin or AdminClient(dict(client_config))
+    existing = admin.list_topics(timeout=30).topics
+    missing = [t for name, t in topics.items() if name not in existing]
+    created: list[str] = []
+    if not missing:
+        return created
+    for name, future in admin.create_topics(missing).items():
+        try:
+            future.result(timeout=30)
+            created.append(name)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+    return created
