@@ -26,7 +26,7 @@ stack: venv
 	$(BIN)/python -m ferry_stack.build
 
 lint: venv
-	$(BIN)/ruff check worker operator stack tests bench
+	$(BIN)/ruff check worker operator stack tests examples
 	$(BIN)/lint-imports
 
 typecheck: venv
