@@ -47,3 +47,20 @@ def test_memory_store_reads_what_it_committed() -> None:
     assert store.get({"p": 1}) is None
     store.commit({protocol.offset_key("a/b", {"p": 1}): {"n": 3}})
     assert store.get({"p": 1}) == {"n": 3}
+
+
+def test_status_fold_forgets_deleted_connectors_entirely() -> None:
+    statuses: dict[str, protocol.ConnectorStatus] = {}
+    running = protocol.UnitStatusRecord("RUNNING", "w1").encode()
+    protocol.fold_status(statuses, protocol.connector_key("a/b"), running)
+    protocol.fold_status(statuses, protocol.task_status_key("a/b", 0), running)
+    assert statuses["a/b"].tasks[0].worker_id == "w1"
+    # The operator tombstones the connector, then its tasks: nothing may be left behind.
+    protocol.fold_status(statuses, protocol.connector_key("a/b"), None)
+    protocol.fold_status(statuses, protocol.task_status_key("a/b", 0), None)
+    assert statuses == {}
+
+
+def test_status_fold_rejects_config_keys() -> None:
+    with pytest.raises(protocol.ProtocolError):
+        protocol.fold_status({}, protocol.tasks_key("a/b"), b"{}")

@@ -301,18 +301,22 @@ def fold_status(statuses: dict[str, ConnectorStatus], key: bytes | None,
     if key is None:
         return None
     kind, connector_id, index = parse_key(key)
-    status = statuses.setdefault(connector_id, ConnectorStatus())
+    if kind not in ("connector", "task") or (kind == "task" and index is None):
+        raise ProtocolError(f"{kind!r} keys do not belong on the status topic")
     record = UnitStatusRecord.decode(value) if value is not None else None
+    if record is None and connector_id not in statuses:
+        return connector_id  # a tombstone for what is already gone
+    status = statuses.setdefault(connector_id, ConnectorStatus())
     if kind == "connector":
         if record is None:
             statuses.pop(connector_id, None)
         else:
             status.connector = record
-    elif kind == "task" and index is not None:
+    elif index is not None:
         if record is None:
             status.tasks.pop(index, None)
+            if status.connector is None and not status.tasks:
+                statuses.pop(connector_id, None)
         else:
             status.tasks[index] = record
-    else:
-        raise ProtocolError(f"{kind!r} keys do not belong on the status topic")
     return connector_id

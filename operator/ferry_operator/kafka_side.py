@@ -1,0 +1,348 @@
+"""What the operator writes to and removes from Kafka for a connector.
+
+The pure half (``client_config``, ``connector_record``, ``units``, ``topics_in_use``) turns a
+Connector into records and names; :class:`KafkaCluster` does the I/O for one Kafka cluster:
+the internal topics, the connector's units topic, its record and restart requests in
+``ferry-configs`` (through :class:`ferry.control.ControlClient`), the one
+:class:`ferry.status_reader.StatusReader` that folds ``ferry-status`` for every connector on
+that cluster, and the clean-up when a Connector is deleted. A config-only change is one new
+record on ``ferry-configs``: the workers pick it up without a pod restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ferry import control, protocol
+from ferry.status_reader import StatusReader
+
+from .model import kafka_env, resource, settings
+
+log = logging.getLogger(__name__)
+
+JSON = dict[str, Any]
+ClientConfig = tuple[tuple[str, str], ...]
+
+
+class KafkaUnavailable(RuntimeError):
+    """Kafka could not be reached or refused a write; retry later."""
+
+
+# Pure ----------------------------------------------------------------------------------
+
+
+def client_config(connector: resource.ConnectorResource, config: settings.OperatorSettings,
+                  operator_kafka: Mapping[str, str]) -> ClientConfig:
+    """The librdkafka settings the operator uses for this connector's Kafka, hashable.
+
+    The operator's own default cluster takes ``operator_kafka`` (``FERRY_KAFKA_*`` of the
+    operator, where the chart can put credentials); a connector's own cluster takes its
+    non-secret ``spec.kafka.config`` and the derived security protocol.
+    """
+    kafka = connector.kafka
+    default = config.default_bootstrap_servers
+    if kafka is None or kafka.bootstrap_servers == default:
+        if not default:
+            raise resource.InvalidConnector(
+                "spec.kafka.bootstrapServers is required: this operator has no default Kafka "
+                "(FERRY_DEFAULT_BOOTSTRAP_SERVERS)")
+        return tuple(sorted({**operator_kafka, "bootstrap.servers": default}.items()))
+    values = {"bootstrap.servers": kafka.bootstrap_servers, **kafka.client_config}
+    protocol_ = kafka_env.security_protocol(kafka)
+    if protocol_ is not None:
+        values.setdefault("security.protocol", protocol_)
+    return tuple(sorted(values.items()))
+
+
+def connector_record(connector: resource.ConnectorResource) -> protocol.ConnectorRecord:
+    """The connector's desired state as the workers read it from ``ferry-configs``."""
+    config = {**connector.config, "connector.class": connector.class_name,
+              "tasks.max": str(connector.tasks_max)}
+    return protocol.ConnectorRecord(config=config, tasks_max=connector.tasks_max,
+                                    target_state=connector.state,
+                                    generation=connector.generation)
+
+
+def units(connector: resource.ConnectorResource) -> int:
+    """Partitions of the units topic: the connector itself and one per task."""
+    return connector.tasks_max + 1
+
+
+def topics_in_use(config: Mapping[str, str]) -> list[str]:
+    """The data topics a config names (``topic``, ``topics``, the dead letter topic)."""
+    names: list[str] = []
+    for key in ("topic", "topics", "errors.deadletterqueue.topic.name"):
+        names.extend(t.strip() for t in config.get(key, "").split(",") if t.strip())
+    return sorted(set(names))
+
+
+# I/O -----------------------------------------------------------------------------------
+
+
+class KafkaCluster:
+    """One Kafka cluster as the operator uses it. Calls block; run them in a thread."""
+
+    def __init__(self, config: ClientConfig, operator: settings.OperatorSettings) -> None:
+        self.config: dict[str, Any] = dict(config)
+        self.settings = operator
+        self.reader = StatusReader(self.config, operator.status_topic)
+        self._control: control.ControlClient | None = None
+        self._written: dict[str, bytes] = {}
+        self._topics_ready = False
+        self._lock = threading.Lock()
+
+    def start(self, listener: Callable[[str], None]) -> KafkaCluster:
+        """Follow ferry-status (made first when missing, so the reader can catch up)."""
+        try:
+            self._ensure_internal_topics()
+        except KafkaUnavailable as exc:
+            log.warning("%s (the status reader keeps trying)", exc)
+        self.reader.listeners.append(listener)
+        self.reader.start()
+        return self
+
+    def _ensure_internal_topics(self) -> None:
+        if self._topics_ready:
+            return
+        try:
+            control.ensure_internal_topics(
+                self.config, configs_topic=self.settings.configs_topic,
+                offsets_topic=self.settings.offsets_topic,
+                status_topic=self.settings.status_topic)
+        except Exception as exc:
+            raise KafkaUnavailable(f"cannot create the internal topics: {exc}") from exc
+        self._topics_ready = True
+
+    def stop(self) -> None:
+        self.reader.stop()
+        if self._control is not None:
+            self._control.close()
+
+    @property
+    def caught_up(self) -> bool:
+        return self.reader.wait_caught_up(0)
+
+    @property
+    def control(self) -> control.ControlClient:
+        with self._lock:
+            if self._control is None:
+                self._control = control.ControlClient(self.config, self.settings.configs_topic)
+            return self._control
+
+    def ensure_topics(self, connector: resource.ConnectorResource) -> None:
+        """The internal topics (once per cluster) and the connector's units topic."""
+        self._ensure_internal_topics()
+        try:
+            control.ensure_units_topic(self.config, connector.id, units(connector))
+        except Exception as exc:
+            raise KafkaUnavailable(f"cannot create topics: {exc}") from exc
+
+    def write_connector(self, connector: resource.ConnectorResource) -> bool:
+        """Write the connector record unless this very record was written already."""
+        record = connector_record(connector)
+        encoded = record.encode()
+        if self._written.get(connector.id) == encoded:
+            return False
+        try:
+            self.control.put_connector(connector.id, record.config, record.tasks_max,
+                                       record.target_state, record.generation)
+        except Exception as exc:
+            raise KafkaUnavailable(f"cannot write to {self.settings.configs_topic}: "
+                                   f"{exc}") from exc
+        self._written[connector.id] = encoded
+        return True
+
+    def request_restart(self, connector_id: str, request_id: str, include_tasks: bool,
+                        only_failed: bool, task: int | None = None) -> None:
+        try:
+            self.control.request_restart(connector_id, include_tasks, only_failed, task,
+                                         request_id)
+        except Exception as exc:
+            raise KafkaUnavailable(f"cannot write the restart request: {exc}") from exc
+
+    def status(self, connector_id: str) -> protocol.ConnectorStatus | None:
+        return self.reader.get(connector_id)
+
+    # Deletion --------------------------------------------------------------------------
+
+    def delete_connector(self, connector_id: str, delete_offsets: bool,
+                         task_count: int = 0) -> list[str]:
+        """Tombstone and remove what Kafka holds for a connector; what was done, for events.
+
+        Raises KafkaUnavailable to be retried: also while the sink group still has members
+        (its tasks are stopping after the tombstone).
+        """
+        from confluent_kafka.admin import AdminClient
+
+        done: list[str] = []
+        try:
+            self.control.delete_connector(connector_id)
+            self._written.pop(connector_id, None)
+            done.append("connector record tombstoned")
+            admin = AdminClient(self.config)
+            if _delete_topic(admin, protocol.units_topic(connector_id)):
+                done.append(f"topic {protocol.units_topic(connector_id)} deleted")
+            if _delete_group(admin, protocol.sink_group(connector_id)):
+                done.append(f"consumer group {protocol.sink_group(connector_id)} deleted")
+            if delete_offsets:
+                count = self._tombstone_offsets(connector_id)
+                done.append(f"{count} source offsets deleted")
+            self._tombstone_statuses(connector_id, task_count)
+        except KafkaUnavailable:
+            raise
+        except Exception as exc:
+            raise KafkaUnavailable(f"cannot clean up {connector_id} in Kafka: {exc}") from exc
+        return done
+
+    def _tombstone_offsets(self, connector_id: str) -> int:
+        latest = read_compacted(self.config, self.settings.offsets_topic)
+        mine = [(key, partition) for key, (partition, value) in latest.items()
+                if value is not None and _offset_owner(key) == connector_id]
+        self._produce(self.settings.offsets_topic, [(k, p) for k, p in mine])
+        return len(mine)
+
+    def _tombstone_statuses(self, connector_id: str, task_count: int) -> None:
+        known = self.reader.get(connector_id)
+        tasks = set(range(task_count)) | set(known.tasks if known else ())
+        keys = [protocol.connector_key(connector_id)]
+        keys.extend(protocol.task_status_key(connector_id, i) for i in sorted(tasks))
+        self._produce(self.settings.status_topic, [(k, None) for k in keys])
+
+    def _produce(self, topic: str, tombstones: list[tuple[bytes, int | None]]) -> None:
+        from confluent_kafka import Producer
+
+        if not tombstones:
+            return
+        producer = Producer({**self.config, "enable.idempotence": True, "linger.ms": 5})
+        errors: list[str] = []
+
+        def delivered(err: Any, _msg: Any) -> None:
+            if err is not None:
+                errors.append(str(err))
+
+        for key, partition in tombstones:
+            if partition is None:
+                producer.produce(topic, None, key, on_delivery=delivered)
+            else:
+                producer.produce(topic, None, key, partition=partition, on_delivery=delivered)
+        if producer.flush(30) or errors:
+            raise KafkaUnavailable(f"tombstones to {topic} not acknowledged: "
+                                   f"{errors[0] if errors else 'timeout'}")
+
+
+def _offset_owner(key: bytes) -> str | None:
+    try:
+        return protocol.parse_offset_key(key)[0]
+    except protocol.ProtocolError:
+        return None
+
+
+def read_compacted(config: Mapping[str, Any], topic: str,
+                   timeout: float = 60) -> dict[bytes, tuple[int, bytes | None]]:
+    """The latest value (and partition) of every key of a topic, read up to its end now."""
+    import time
+
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    consumer = Consumer({**config, "group.id": "ferry-operator-scan", "enable.auto.commit": False,
+                         "isolation.level": "read_committed", "enable.partition.eof": True})
+    latest: dict[bytes, tuple[int, bytes | None]] = {}
+    try:
+        metadata = consumer.list_topics(topic, timeout=30).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            return latest
+        ends: dict[int, int] = {}
+        for partition in metadata.partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition),
+                                                       timeout=30)
+            if high > low:
+                ends[partition] = high
+        if not ends:
+            return latest
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+        deadline = time.monotonic() + timeout
+        while ends and time.monotonic() < deadline:
+            for message in consumer.consume(500, timeout=0.5):
+                partition = message.partition() or 0
+                error = message.error()
+                key = message.key()
+                if error is None and key is not None:
+                    latest[key] = (partition, message.value())
+                offset = message.offset()
+                at_end = (error is not None and error.code() == error._PARTITION_EOF) or (
+                    error is None and offset is not None and offset + 1 >= ends.get(partition, 0))
+                if at_end:  # compaction may have removed the last offsets: EOF says so too
+                    ends.pop(partition, None)
+        if ends:
+            raise KafkaUnavailable(f"could not read {topic} to its end within {timeout:.0f}s")
+        return latest
+    finally:
+        consumer.close()
+
+
+def _delete_topic(admin: Any, topic: str) -> bool:
+    from confluent_kafka import KafkaError, KafkaException
+
+    try:
+        admin.delete_topics([topic], operation_timeout=30)[topic].result(timeout=30)
+        return True
+    except KafkaException as exc:
+        if exc.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+            return False
+        raise
+
+
+def _delete_group(admin: Any, group: str) -> bool:
+    from confluent_kafka import KafkaError, KafkaException
+
+    try:
+        admin.delete_consumer_groups([group], request_timeout=30)[group].result(timeout=30)
+        return True
+    except KafkaException as exc:
+        code = exc.args[0].code()
+        if code == KafkaError.GROUP_ID_NOT_FOUND:
+            return False
+        if code == KafkaError.NON_EMPTY_GROUP:
+            raise KafkaUnavailable(f"consumer group {group} still has members (its sink "
+                                   "tasks are stopping)") from exc
+        raise
+
+
+class KafkaClusters:
+    """The clusters the operator talks to, one :class:`KafkaCluster` (and reader) each."""
+
+    def __init__(self, operator: settings.OperatorSettings, operator_kafka: Mapping[str, str],
+                 listener: Callable[[str], None]) -> None:
+        self.settings = operator
+        self.operator_kafka = dict(operator_kafka)
+        self._listener = listener
+        self._clusters: dict[ClientConfig, KafkaCluster] = {}
+        self._lock = threading.Lock()
+
+    def default(self) -> KafkaCluster | None:
+        if not self.settings.default_bootstrap_servers:
+            return None
+        config = tuple(sorted({**self.operator_kafka,
+                               "bootstrap.servers": self.settings.default_bootstrap_servers
+                               }.items()))
+        return self._get(config)
+
+    def for_connector(self, connector: resource.ConnectorResource) -> KafkaCluster:
+        return self._get(client_config(connector, self.settings, self.operator_kafka))
+
+    def _get(self, config: ClientConfig) -> KafkaCluster:
+        with self._lock:
+            cluster = self._clusters.get(config)
+            if cluster is None:
+                cluster = KafkaCluster(config, self.settings).start(self._listener)
+                self._clusters[config] = cluster
+            return cluster
+
+    def stop(self) -> None:
+        with self._lock:
+            clusters, self._clusters = list(self._clusters.values()), {}
+        for cluster in clusters:
+            cluster.stop()

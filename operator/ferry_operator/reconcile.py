@@ -1,0 +1,177 @@
+"""Orchestration of one Connector: the body of the create, update, resume and delete handlers.
+
+Everything here is idempotent, so kopf may call it again at any time (a retry, an operator
+restart, a changed annotation): read the resource, build the desired objects with the model,
+write the Kafka side, apply the objects, handle restart requests. It never writes ``.spec``
+nor ``.status`` (the status loop writes status, in one place): it records what happened in
+the connector's :class:`~ferry_operator.context.Entry` and wakes the loop. Errors become
+kopf's ``TemporaryError`` (transient: Kafka or the API server) or ``PermanentError``
+(the resource itself is wrong; nothing changes until it does), with a Warning event and the
+reason in ``Ready``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from . import apply as apply_
+from . import kafka_side, kube, metrics, restarts
+from .context import Entry, Logger, Operator
+from .model import resource, workers
+from .status import Problem
+
+KAFKA_RETRY = 10.0
+API_RETRY = 5.0
+
+
+def connector_id(body: Mapping[str, Any]) -> str:
+    meta = body.get("metadata") or {}
+    return f"{meta.get('namespace') or 'default'}/{meta.get('name')}"
+
+
+def reconcile(op: Operator, body: Any, logger: Logger) -> None:
+    """Make the workers, Kafka records and restart requests match the Connector."""
+    started = time.monotonic()
+    entry = op.entry(connector_id(body))
+    try:
+        _reconcile(op, body, entry, logger)
+    except kopf.TemporaryError:
+        metrics.RECONCILES.labels("retry").inc()
+        raise
+    except kopf.PermanentError:
+        metrics.RECONCILES.labels("invalid").inc()
+        raise
+    except Exception as exc:
+        metrics.RECONCILES.labels("error").inc()
+        _fail(op, body, entry, "ReconcileError", f"unexpected error: {exc}")
+        logger.exception("reconcile failed")
+        raise kopf.TemporaryError(str(exc), delay=API_RETRY) from exc
+    else:
+        metrics.RECONCILES.labels("ok").inc()
+    finally:
+        metrics.RECONCILE_SECONDS.observe(time.monotonic() - started)
+        op.mark_dirty(connector_id(body))
+
+
+def _reconcile(op: Operator, body: Any, entry: Entry, logger: Logger) -> None:
+    try:
+        connector = resource.ConnectorResource.from_body(body)
+        desired = [workers.build_deployment(connector, op.settings),
+                   workers.build_service(connector)]
+        pdb = workers.build_pod_disruption_budget(connector)
+        cluster = op.kafka.for_connector(connector)
+    except resource.InvalidConnector as exc:
+        _fail(op, body, entry, "InvalidSpec", str(exc))
+        raise kopf.PermanentError(str(exc)) from exc
+
+    try:
+        cluster.ensure_topics(connector)
+        written = cluster.write_connector(connector)
+    except kafka_side.KafkaUnavailable as exc:
+        _fail(op, body, entry, "KafkaUnavailable", str(exc))
+        raise kopf.TemporaryError(str(exc), delay=KAFKA_RETRY) from exc
+    if written:
+        logger.info("wrote generation %d (%s, %d tasks max) to %s", connector.generation,
+                    connector.state, connector.tasks_max, op.settings.configs_topic)
+
+    name = workers.object_name(connector)
+    refs = [apply_.ObjectRef.of(obj) for obj in desired]
+    refs.append(apply_.ObjectRef("PodDisruptionBudget", connector.namespace, name))
+    try:
+        for ref, obj in zip(refs, [*desired, pdb], strict=True):
+            apply_.apply(op.kube, ref, obj, op.settings.field_manager)
+    except kube.ApiError as exc:
+        message = f"cannot apply the worker objects: {exc.message}"
+        _fail(op, body, entry, "ApplyFailed", message)
+        if exc.transient:
+            raise kopf.TemporaryError(message, delay=API_RETRY) from exc
+        raise kopf.PermanentError(message) from exc
+
+    handle_restarts(op, body, connector, cluster, entry)
+    entry.problem = None
+    entry.observed_generation = connector.generation
+    if entry.reconciled_generation != connector.generation:
+        entry.reconciled_generation = connector.generation
+        kopf.event(body, type="Normal", reason="Reconciled",
+                  message=f"generation {connector.generation}: {connector.state}, "
+                          f"{connector.tasks_max} tasks max, {connector.replicas} workers")
+
+
+def _fail(op: Operator, body: Any, entry: Entry, reason: str, message: str) -> None:
+    metrics.RECONCILE_FAILURES.labels(reason).inc()
+    changed = entry.problem != Problem(reason, message)
+    entry.problem = Problem(reason, message)
+    if changed:
+        kopf.warn(body, reason=reason, message=message)
+
+
+def handle_restarts(op: Operator, body: Any, connector: resource.ConnectorResource,
+                    cluster: kafka_side.KafkaCluster, entry: Entry) -> None:
+    """Write what ``spec.restart`` and the restart annotations ask for; remove the latter."""
+    status = body.get("status") or {}
+    last = entry.last_restart_id or status.get("lastRestartId")
+    wanted = restarts.declarative(connector, last)
+    meta = body.get("metadata") or {}
+    asked = restarts.from_annotations(meta.get("annotations") or {},
+                                      str(meta.get("resourceVersion", "")))
+    requests = ([wanted] if wanted is not None else []) + list(asked.restarts)
+    for request in requests:
+        try:
+            cluster.request_restart(connector.id, request.request_id, request.include_tasks,
+                                    request.only_failed, request.task)
+        except kafka_side.KafkaUnavailable as exc:
+            _fail(op, body, entry, "KafkaUnavailable", str(exc))
+            raise kopf.TemporaryError(str(exc), delay=KAFKA_RETRY) from exc
+        metrics.RESTARTS.labels(request.source).inc()
+        kopf.event(body, type="Normal", reason="RestartRequested",
+                  message=f"restart of the {request.describe()} requested "
+                          f"({'spec.restart' if request.source == 'spec' else 'annotation'})")
+    if wanted is not None and connector.restart is not None:
+        entry.last_restart_id = connector.restart.id
+    for error in asked.errors:
+        kopf.warn(body, reason="InvalidAnnotation", message=error)
+    if asked.handled:
+        try:
+            op.kube.merge_patch(_connector_path(connector),
+                                {"metadata": {"annotations": dict.fromkeys(asked.handled)}})
+        except kube.ApiError as exc:
+            # The restart was written; a second one with the same id is a no-op for workers.
+            raise kopf.TemporaryError(f"cannot remove the restart annotations: {exc.message}",
+                                      delay=API_RETRY) from exc
+
+
+def _connector_path(connector: resource.ConnectorResource) -> str:
+    return (f"/apis/{resource.API_VERSION}/namespaces/{connector.namespace}/"
+            f"{resource.PLURAL}/{connector.name}")
+
+
+def delete(op: Operator, body: Any, logger: Logger) -> None:
+    """The finalizer: remove what Kafka holds; the Deployment goes by garbage collection."""
+    cid = connector_id(body)
+    try:
+        connector: resource.ConnectorResource | None = resource.ConnectorResource.from_body(body)
+    except resource.InvalidConnector:
+        connector = None  # still clean up what the name owns, keeping offsets
+    try:
+        cluster = (op.kafka.for_connector(connector) if connector is not None
+                   else op.kafka.default())
+    except resource.InvalidConnector:
+        cluster = None
+    if cluster is None:
+        logger.warning("no Kafka known for %s: nothing to clean up in Kafka", cid)
+    else:
+        delete_offsets = connector is not None and connector.offsets_policy_on_delete == "delete"
+        try:
+            done = cluster.delete_connector(cid, delete_offsets,
+                                            connector.tasks_max if connector else 0)
+        except kafka_side.KafkaUnavailable as exc:
+            kopf.warn(body, reason="CleanupPending", message=str(exc))
+            raise kopf.TemporaryError(str(exc), delay=3) from exc
+        logger.info("deleted %s: %s", cid, "; ".join(done))
+        kopf.event(body, type="Normal", reason="Deleted", message="; ".join(done))
+    metrics.DELETIONS.inc()
+    op.forget(cid)
