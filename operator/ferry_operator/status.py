@@ -69,6 +69,13 @@ class _Units:
     connector: JSON | None = None
     tasks: list[JSON] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
+    # From the connector unit's record: how many tasks it published; tasks on older configs.
+    expected_tasks: int | None = None
+    stale: list[int] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.expected_tasks if self.expected_tasks is not None else len(self.tasks)
 
 
 def timestamp(moment: datetime) -> str:
@@ -113,8 +120,8 @@ def build_status(body: Mapping[str, Any], connector: resource.ConnectorResource 
         status["connector"] = units.connector
     status["tasks"] = units.tasks
     running = sum(1 for t in units.tasks if t["state"] == "RUNNING")
-    status.update(tasksRunning=running, tasksTotal=len(units.tasks),
-                  tasksReady=f"{running}/{len(units.tasks)}")
+    status.update(tasksRunning=running, tasksTotal=units.total,
+                  tasksReady=f"{running}/{units.total}")
     desired = connector.replicas if connector is not None else \
         int(previous.get("workersDesired") or 0)
     status.update(workersReady=observed.workers_ready, workersDesired=desired,
@@ -201,6 +208,12 @@ def evaluate(connector: resource.ConnectorResource | None, observed: Observed,
         return Verdict(True, "Stopped", "the connector and its tasks are stopped")
     if not units.tasks:
         return Verdict(False, "NoTasks", f"connector is {wanted} but has no tasks (yet)")
+    if units.expected_tasks is not None and len(units.tasks) < units.expected_tasks:
+        return Verdict(False, "TasksNotReady", f"{len(units.tasks)}/{units.expected_tasks} "
+                       "tasks have reported; waiting for the rest")
+    if units.stale:
+        listed = ", ".join(f"task {i}" for i in units.stale[:3])
+        return Verdict(False, "Progressing", f"{listed} still run(s) the previous configuration")
     if behind:
         listed = ", ".join(f"task {t['id']} is {t['state']}" for t in behind[:3])
         return Verdict(False, "TasksNotReady", f"{len(units.tasks) - len(behind)}/"
@@ -220,11 +233,19 @@ def _units(folded: protocol.ConnectorStatus | None, live: frozenset[str] | None)
     units = _Units()
     if folded is None:
         return units
+    current_hash = ""
     if folded.connector is not None:
         units.connector = _unit(folded.connector, live, "connector", units.lost)
+        units.expected_tasks = folded.connector.task_count
+        current_hash = folded.connector.config_hash
     for index in sorted(folded.tasks):
-        task = _unit(folded.tasks[index], live, f"task {index}", units.lost)
+        if units.expected_tasks is not None and index >= units.expected_tasks:
+            continue  # a task the connector no longer has; its record is being removed
+        record = folded.tasks[index]
+        task = _unit(record, live, f"task {index}", units.lost)
         units.tasks.append({"id": index, **task})
+        if current_hash and record.config_hash and record.config_hash != current_hash:
+            units.stale.append(index)
     return units
 
 

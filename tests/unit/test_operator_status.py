@@ -205,3 +205,24 @@ def test_merge_patch_nulls_what_disappeared() -> None:
     assert merge_patch(old, new) == {"connector": {"state": "RUNNING", "trace": None},
                                      "gone": None, "list": [1, 2]}
     assert merge_patch(new, new) == {}
+
+
+def test_not_ready_until_every_published_task_has_reported() -> None:
+    units = protocol.ConnectorStatus(
+        connector=protocol.UnitStatusRecord("RUNNING", "w-1", task_count=2, config_hash="h2"),
+        tasks={0: protocol.UnitStatusRecord("RUNNING", "w-1", config_hash="h2")})
+    status = status_of(body(tasks=2), units)
+    assert cond(status)["status"] == "False" and cond(status)["reason"] == "TasksNotReady"
+    assert status["tasksReady"] == "1/2" and status["tasksTotal"] == 2
+
+
+def test_tasks_on_the_previous_config_are_not_ready() -> None:
+    units = protocol.ConnectorStatus(
+        connector=protocol.UnitStatusRecord("RUNNING", "w-1", task_count=1, config_hash="new"),
+        tasks={0: protocol.UnitStatusRecord("RUNNING", "w-1", config_hash="old"),
+               1: protocol.UnitStatusRecord("RUNNING", "w-1", config_hash="old")})
+    status = status_of(body(tasks=1), units)
+    assert cond(status)["reason"] == "Progressing"
+    assert "task 0 still run(s) the previous configuration" in cond(status)["message"]
+    # Task 1 no longer exists for this config: it is not listed while its record goes away.
+    assert [t["id"] for t in status["tasks"]] == [0]

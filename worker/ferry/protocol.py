@@ -265,6 +265,10 @@ class UnitStatusRecord:
     generation: int = 0
     trace: str | None = None
     time_ms: int = 0
+    # The connector config (hash) the unit runs, so a reader can tell stale tasks apart.
+    config_hash: str = ""
+    # Connector units only: how many task configs the connector published.
+    task_count: int | None = None
 
     def encode(self) -> bytes:
         if self.state not in UNIT_STATES:
@@ -274,6 +278,10 @@ class UnitStatusRecord:
                                 "time": self.time_ms}
         if self.trace:
             data["trace"] = self.trace
+        if self.config_hash:
+            data["configHash"] = self.config_hash
+        if self.task_count is not None:
+            data["tasks"] = self.task_count
         return _dumps(data)
 
     @classmethod
@@ -282,9 +290,12 @@ class UnitStatusRecord:
         state = str(data.get("state", ""))
         if state not in UNIT_STATES:
             raise ProtocolError(f"unknown unit state {state!r}")
+        tasks = data.get("tasks")
         return cls(state=state, worker_id=str(data.get("workerId", "")),
                    generation=int(data.get("generation", 0)), trace=data.get("trace"),
-                   time_ms=int(data.get("time", 0)))
+                   time_ms=int(data.get("time", 0)),
+                   config_hash=str(data.get("configHash", "")),
+                   task_count=int(tasks) if tasks is not None else None)
 
 
 @dataclass

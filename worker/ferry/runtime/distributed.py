@@ -343,6 +343,14 @@ class DistributedWorker:
             if runtime.connector is not None:
                 configs = runtime.connector.task_configs(record.tasks_max)
                 self._publish_task_configs(record, configs)
+        else:
+            return
+        # Readers (the operator) learn how many tasks to expect, and for which config.
+        current = self.status.connectors.get(self.connector_id)
+        if current is not None and current.state in (State.RUNNING, State.PAUSED):
+            self.status.set_connector(self.connector_id, current.state,
+                                      generation=record.generation, task_count=len(configs),
+                                      config_hash=record.config_hash)
 
     def _publish_task_configs(self, record: protocol.ConnectorRecord,
                               configs: list[dict[str, Any]]) -> None:
@@ -392,6 +400,7 @@ class DistributedWorker:
             offsets = KafkaOffsetStore(self.connector_id, self.worker.base(),
                                        self.worker.offsets_topic)
         runner = self.runtime.build_task(index, task_config, offsets)
+        runner.config_hash = record.config_hash
         runner.start(paused=record.target_state == "paused")
         self.tasks[index] = RunningTask(runner, record.config_hash, dict(task_config))
         log.info("started task %d of %s", index, self.connector_id)
@@ -402,7 +411,8 @@ class DistributedWorker:
         if running is None:
             return
         if restarting:
-            self.status.set_task(self.connector_id, index, State.RESTARTING)
+            self.status.set_task(self.connector_id, index, State.RESTARTING,
+                                 config_hash=running.config_hash)
         running.runner.stop()
         if not running.runner.join(self.group.revoke_grace_s):
             log.error("task %d of %s did not stop within %.0fs", index, self.connector_id,

@@ -29,6 +29,8 @@ class UnitStatus:
     trace: str | None = None
     generation: int = 0
     since: float = field(default_factory=time.time)
+    config_hash: str = ""
+    task_count: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"state": self.state.value, "worker_id": self.worker_id}
@@ -54,15 +56,24 @@ class StatusBoard:
         self.listeners: list[Listener] = []
 
     def set_connector(self, connector_id: str, state: State, trace: str | None = None,
-                      generation: int = 0) -> None:
-        status = UnitStatus(state, self.worker_id, self._clean(trace), generation)
+                      generation: int = 0, task_count: int | None = None,
+                      config_hash: str | None = None) -> None:
+        """Record a connector state; task count and config hash carry over unless given."""
         with self._lock:
+            previous = self.connectors.get(connector_id)
+            if task_count is None and previous is not None:
+                task_count = previous.task_count
+            if config_hash is None:
+                config_hash = previous.config_hash if previous is not None else ""
+            status = UnitStatus(state, self.worker_id, self._clean(trace), generation,
+                                config_hash=config_hash, task_count=task_count)
             self.connectors[connector_id] = status
         self._notify(connector_id, None, status)
 
     def set_task(self, connector_id: str, index: int, state: State, trace: str | None = None,
-                 generation: int = 0) -> None:
-        status = UnitStatus(state, self.worker_id, self._clean(trace), generation)
+                 generation: int = 0, config_hash: str = "") -> None:
+        status = UnitStatus(state, self.worker_id, self._clean(trace), generation,
+                            config_hash=config_hash)
         with self._lock:
             self.tasks[(connector_id, index)] = status
         self._notify(connector_id, index, status)

@@ -31,7 +31,9 @@ class StatusPublisher:
                else protocol.task_status_key(connector_id, task))
         record = protocol.UnitStatusRecord(state=status.state.value, worker_id=status.worker_id,
                                            generation=status.generation, trace=status.trace,
-                                           time_ms=int(status.since * 1000))
+                                           time_ms=int(status.since * 1000),
+                                           config_hash=status.config_hash,
+                                           task_count=status.task_count)
         self._write(key, record.encode())
 
     def remove(self, connector_id: str, task: int) -> None:

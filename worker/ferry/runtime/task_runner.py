@@ -26,6 +26,8 @@ class TaskRunner(ABC):
         self.index = index
         self.status = status
         self.generation = generation
+        # The connector config this task runs (set by distributed workers; reported).
+        self.config_hash = ""
         self.metrics = TaskMetrics(connector_id, str(index))
         self._stopping = threading.Event()
         self._resumed = threading.Event()
@@ -92,7 +94,8 @@ class TaskRunner(ABC):
         return not self._thread.is_alive()
 
     def _set_state(self, state: State, trace: str | None = None) -> None:
-        self.status.set_task(self.connector_id, self.index, state, trace, self.generation)
+        self.status.set_task(self.connector_id, self.index, state, trace, self.generation,
+                             self.config_hash)
         self.metrics.state(state.value, ALL_STATES)
 
     def _run(self) -> None:
