@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: all venv stack lint typecheck test unit integration e2e demo demo-clean up down clean bench bench-quick
+.PHONY: all venv stack lint typecheck test unit integration e2e demo demo-standalone up down clean bench bench-quick
 
 all: test
 
@@ -45,8 +45,13 @@ e2e: stack
 test: stack lint typecheck
 	$(BIN)/pytest tests -q $(PYTEST_ARGS)
 
-## Ferry's main job on the embedded default: a local Kafka broker, a file in, a topic, a file out.
-demo: venv
+## Ferry's main job on the embedded default: a local Kafka broker and Kubernetes control plane,
+## the operator, two Connectors applied, their worker pods moving the data.
+demo: stack
+	$(BIN)/python -m ferry_stack.demo_kube
+
+## The same data path without Kubernetes: ferry run, a file in, a topic, a file out.
+demo-standalone: venv
 	$(BIN)/python -m ferry_stack.demo
 
 ## Start / stop the whole test stack by hand (Kafka, control plane, node agent).
