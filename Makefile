@@ -12,11 +12,12 @@ PYTEST_ARGS ?=
 
 all: test
 
-$(STAMP): pyproject.toml examples/plugin/pyproject.toml
+$(STAMP): pyproject.toml examples/plugin/pyproject.toml stack/requirements-s3-tests.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
 	$(BIN)/pip install -q --no-deps -e examples/plugin
+	$(BIN)/pip install -q --no-deps -r stack/requirements-s3-tests.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -26,11 +27,11 @@ stack: venv
 	$(BIN)/python -m ferry_stack.build
 
 lint: venv
-	$(BIN)/ruff check worker operator stack tests examples
+	$(BIN)/ruff check worker operator stack tests examples bench
 	$(BIN)/lint-imports
 
 typecheck: venv
-	$(BIN)/mypy worker/ferry operator/ferry_operator stack/ferry_stack
+	$(BIN)/mypy worker/ferry operator/ferry_operator stack/ferry_stack bench
 
 unit: venv
 	$(BIN)/pytest tests/unit -q $(PYTEST_ARGS)
@@ -59,6 +60,13 @@ up: stack
 	$(BIN)/ferry-stack up
 down: venv
 	$(BIN)/ferry-stack down
+
+## Ferry side by side with Kafka Connect and raw confluent-kafka (docs/benchmarks.md).
+bench: venv
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python -m bench
+bench-quick: venv
+	$(BIN)/python -m bench --quick
 
 clean:
 	rm -rf $(VENV) .stack .mypy_cache .ruff_cache .pytest_cache

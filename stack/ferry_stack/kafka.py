@@ -126,8 +126,10 @@ class KafkaBroker:
         data_dir = self.workdir / "data"
         if not (data_dir / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            # --cluster-id=: a random id may start with "-", which would read as an option.
             run([*jvm, "kafka.tools.StorageTool", "format", "--standalone",
-                 "-t", cluster_id, "-c", str(config)], log_path=self.workdir / "format.log")
+                 f"--cluster-id={cluster_id}", "-c", str(config)],
+                log_path=self.workdir / "format.log")
         self._service = Service("kafka", [*jvm, "kafka.Kafka", str(config)],
                                 self.workdir / "stdout.log").start()
         try:

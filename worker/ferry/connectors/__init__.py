@@ -1,8 +1,11 @@
-"""Ferry's built-in connectors: FileStreamSource, FileStreamSink and DataGen.
+"""Ferry's built-in connectors: FileStreamSource, FileStreamSink, DataGen; S3 and PostgreSQL.
 
 :data:`BUILTINS` maps every name a config may give in ``connector.class`` to its class: the
 short names, Ferry's dotted paths and Kafka Connect's class names, so a Kafka Connect config
-is accepted as it is. :func:`reference` renders a connector's config keys as the Markdown
+is accepted as it is. :data:`LAZY_BUILTINS` does the same for connectors behind an optional
+extra (S3 needs boto3, PostgreSQL psycopg): it maps names to ``module:Class`` paths that
+``ferry.runtime.plugins`` imports only when a config names them, so the core never imports
+those libraries. :func:`reference` renders a connector's config keys as the Markdown
 table used in ``docs/connectors.md``.
 """
 
@@ -33,6 +36,26 @@ BUILTINS: dict[str, type[Connector]] = {
     "ferry.connectors.datagen.DataGenConnector": DataGenConnector,
 }
 
+_S3 = "ferry.connectors.s3:S3SinkConnector"
+_PG_SOURCE = "ferry.connectors.postgres:PostgresSourceConnector"
+_PG_SINK = "ferry.connectors.postgres:PostgresSinkConnector"
+
+LAZY_BUILTINS: dict[str, str] = {
+    "S3Sink": _S3,
+    "S3SinkConnector": _S3,
+    "ferry.connectors.s3.S3SinkConnector": _S3,
+    "io.confluent.connect.s3.S3SinkConnector": _S3,
+    "PostgresSource": _PG_SOURCE,
+    "PostgresSourceConnector": _PG_SOURCE,
+    "ferry.connectors.postgres.PostgresSourceConnector": _PG_SOURCE,
+    "io.confluent.connect.jdbc.JdbcSourceConnector": _PG_SOURCE,
+    "PostgresSink": _PG_SINK,
+    "PostgresSinkConnector": _PG_SINK,
+    "ferry.connectors.postgres.PostgresSinkConnector": _PG_SINK,
+    "io.confluent.connect.jdbc.JdbcSinkConnector": _PG_SINK,
+}
+"""Connectors that need an optional extra, by name, as ``module:Class`` import paths."""
+
 
 def reference(target: type[Connector] | ConfigDef) -> str:
     """A Markdown table of a connector's (or a ConfigDef's) keys, in definition order."""
@@ -62,6 +85,7 @@ def _render(value: Any) -> str:
 
 __all__ = [
     "BUILTINS",
+    "LAZY_BUILTINS",
     "DataGenConnector",
     "FileStreamSinkConnector",
     "FileStreamSourceConnector",

@@ -68,6 +68,25 @@ def _builtins(kind: PluginKind) -> Mapping[str, type]:
 
 
 @cache
+def _lazy_builtins(kind: PluginKind) -> Mapping[str, str]:
+    """Built-ins behind optional extras: name -> ``module:Class``, imported on first use."""
+    module = importlib.import_module(_BUILTIN_MODULES[kind])
+    return dict(getattr(module, "LAZY_BUILTINS", {}))
+
+
+def _load_lazy(kind: PluginKind, name: str) -> type | None:
+    path = _lazy_builtins(kind).get(name)
+    if path is None:
+        return None
+    module_name, _, attr = path.partition(":")
+    try:
+        found: type = getattr(importlib.import_module(module_name), attr)
+    except ImportError as exc:  # the optional extra is missing; its message says which
+        raise ConfigError(f"cannot load {kind.value.replace('_', ' ')} {name!r}: {exc}") from exc
+    return found
+
+
+@cache
 def _entry_points(group: str) -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in entry_points(group=group)}
 
@@ -77,6 +96,8 @@ def resolve(kind: PluginKind | str, name: str) -> type[Any]:
     kind = PluginKind(kind)
     name = name.strip()
     found = _builtins(kind).get(name)
+    if found is None:
+        found = _load_lazy(kind, name)
     if found is None:
         ep = _entry_points(kind.group).get(name)
         if ep is not None:
@@ -119,6 +140,7 @@ def _import_path(path: str) -> tuple[Any, str]:
 
 def _short_names(kind: PluginKind) -> set[str]:
     names = {n for n in _builtins(kind) if "." not in n}
+    names.update(n for n in _lazy_builtins(kind) if "." not in n)
     names.update(_entry_points(kind.group))
     return names
 
@@ -135,11 +157,26 @@ class PluginInfo:
 def installed_plugins() -> list[PluginInfo]:
     """Every plugin Ferry can find, one entry per class (built-ins and entry points)."""
     seen: dict[tuple[PluginKind, type], PluginInfo] = {}
+    missing: list[PluginInfo] = []
     for kind in PluginKind:
         for name, cls in sorted(_builtins(kind).items()):
             if "." in name or (kind, cls) in seen:
                 continue
             seen[(kind, cls)] = PluginInfo(kind, name, _class_path(cls), _version(cls), "builtin")
+        lazy_seen: set[str] = set()
+        for name, path in sorted(_lazy_builtins(kind).items()):
+            if "." in name or path in lazy_seen:
+                continue
+            lazy_seen.add(path)
+            try:
+                cls = _load_lazy(kind, name) or type(None)
+            except ConfigError as exc:  # listed, with the extra it needs
+                missing.append(PluginInfo(kind, name, path.replace(":", "."), "?",
+                                          f"builtin, not installed: {exc}"))
+                continue
+            if (kind, cls) not in seen:
+                seen[(kind, cls)] = PluginInfo(kind, name, _class_path(cls), _version(cls),
+                                               "builtin")
         for name, ep in sorted(_entry_points(kind.group).items()):
             try:
                 cls = ep.load()
@@ -150,7 +187,7 @@ def installed_plugins() -> list[PluginInfo]:
                 continue
             dist = ep.dist.name if ep.dist else "?"
             seen[(kind, cls)] = PluginInfo(kind, name, _class_path(cls), _version(cls), dist)
-    return list(seen.values())
+    return [*seen.values(), *missing]
 
 
 def _class_path(cls: type) -> str:
