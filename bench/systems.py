@@ -1,0 +1,240 @@
+"""The systems under test, each turning a case's connector config into running processes.
+
+Every system gets the same connector config (Kafka Connect keys), the same client settings
+(``bench.settings``) and the same number of tasks; what differs is only how it is started.
+A system that does not exist yet (Ferry's distributed worker) reports itself unavailable and
+its runs are recorded as skipped, so it plugs in by implementing ``start``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import connect
+from bench.cases import Case
+from bench.procs import Proc
+from bench.settings import (
+    MAX_POLL_RECORDS,
+    OFFSET_FLUSH_INTERVAL_MS,
+    java_consumer,
+    java_producer,
+    librdkafka_consumer,
+    librdkafka_producer,
+)
+from ferry_stack.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class RunSpec:
+    case: Case
+    bootstrap: str
+    topic: str
+    path: Path          # the input file (sources) or output file (sinks)
+    name: str           # unique connector name (fresh consumer group per run)
+    workdir: Path       # this run's scratch directory
+
+
+class System:
+    name = ""
+    label = ""
+    mode = "standalone"
+    # Set by `python -m bench --profile`: Ferry runs under `py-spy record` (CPU numbers then
+    # include py-spy's own sampling; use such runs for the profile, not for the table).
+    profile_rate = 0
+
+    def available(self) -> tuple[bool, str]:
+        return True, ""
+
+    def supports(self, case: Case) -> bool:
+        return not case.requires
+
+    def start(self, run: RunSpec) -> Proc:
+        raise NotImplementedError
+
+
+def _ferry_bin() -> str:
+    found = Path(sys.executable).with_name("ferry")
+    return str(found) if found.exists() else (shutil.which("ferry") or "ferry")
+
+
+class FerryStandalone(System):
+    name = "ferry"
+    label = "Ferry standalone"
+
+    def connector_config(self, run: RunSpec) -> dict[str, str]:
+        config = run.case.connector_config(run.name, run.topic, str(run.path))
+        config["offset.flush.interval.ms"] = str(OFFSET_FLUSH_INTERVAL_MS)
+        if run.case.kind == "source":
+            config.update({f"producer.override.{k}": v for k, v in librdkafka_producer().items()})
+        else:
+            config.update({f"consumer.override.{k}": v for k, v in librdkafka_consumer().items()})
+            config["consumer.max.poll.records"] = str(MAX_POLL_RECORDS)
+            # Kafka Connect's FileStreamSink flushes to the OS only; match it.
+            config["fsync"] = "false"
+        return config
+
+    def start(self, run: RunSpec) -> Proc:
+        config = self.connector_config(run)
+        path = run.workdir / "connector.json"
+        path.write_text(json.dumps({"name": run.name,
+                                    "config": {k: v for k, v in config.items() if k != "name"}},
+                                   indent=2))
+        argv = [_ferry_bin(), "run", str(path), "--bootstrap-servers", run.bootstrap,
+                "--http-port", str(free_port()), "--offsets-file",
+                str(run.workdir / "offsets.json"), "--worker-id", run.name]
+        return Proc(self.name, self.profiled(argv, run), run.workdir / "worker.log",
+                    cwd=run.workdir)
+
+    def profiled(self, argv: list[str], run: RunSpec) -> list[str]:
+        if not self.profile_rate:
+            return argv
+        spy = Path(sys.executable).with_name("py-spy")
+        return [str(spy if spy.exists() else "py-spy"), "record", "--format", "raw",
+                "--rate", str(self.profile_rate), "--threads", "--nonblocking",
+                "-o", str(run.workdir / "profile.txt"), "--", *argv]
+
+
+class FerryDistributed(FerryStandalone):
+    """One ``ferry worker`` (distributed mode): the connector's desired state is written to
+    ``ferry-configs`` first, as the operator does, then the worker joins the units group."""
+
+    name = "ferry-distributed"
+    label = "Ferry distributed (1 worker)"
+    mode = "distributed"
+
+    def available(self) -> tuple[bool, str]:
+        out = subprocess.run([_ferry_bin(), "worker", "--help"], capture_output=True,
+                             check=False)
+        if out.returncode != 0:
+            return False, "`ferry worker` does not exist in this checkout"
+        return True, ""
+
+    def start(self, run: RunSpec) -> Proc:
+        from ferry import control
+
+        client_config = {"bootstrap.servers": run.bootstrap}
+        control.ensure_internal_topics(client_config)
+        connector_id = f"bench/{run.name}"
+        config = {k: v for k, v in self.connector_config(run).items() if k != "name"}
+        writer = control.ControlClient(client_config)
+        try:
+            writer.put_connector(connector_id, config, tasks_max=run.case.tasks)
+        finally:
+            writer.close()
+        argv = [_ferry_bin(), "worker", "--connector", connector_id, "--bootstrap-servers",
+                run.bootstrap, "--worker-id", f"{run.name}-w1", "--http-port", str(free_port())]
+        return Proc(self.name, self.profiled(argv, run), run.workdir / "worker.log",
+                    cwd=run.workdir)
+
+
+def _connect_worker_props(run: RunSpec) -> dict[str, str]:
+    port = free_port()
+    props = {
+        "bootstrap.servers": run.bootstrap,
+        "listeners": f"http://127.0.0.1:{port}",
+        # Kafka Connect's own advice at start-up ("All plugins have ServiceLoader manifests"):
+        # skips a ~3 s reflection scan; start-up is not measured, it only shortens the run.
+        "plugin.discovery": "service_load",
+        **run.case.converters.properties(),
+        "offset.flush.interval.ms": str(OFFSET_FLUSH_INTERVAL_MS),
+        **{f"producer.{k}": v for k, v in java_producer().items()},
+        **{f"consumer.{k}": v for k, v in java_consumer().items()},
+    }
+    return props
+
+
+class ConnectStandalone(System):
+    name = "connect"
+    label = "Kafka Connect standalone"
+
+    def available(self) -> tuple[bool, str]:
+        connect.ensure_connect_jars()
+        return True, ""
+
+    def start(self, run: RunSpec) -> Proc:
+        props = _connect_worker_props(run)
+        props["offset.storage.file.filename"] = str(run.workdir / "connect.offsets")
+        worker = connect.write_properties(run.workdir / "worker.properties", props)
+        connector = connect.write_properties(
+            run.workdir / "connector.properties",
+            run.case.connector_config(run.name, run.topic, str(run.path)))
+        argv = connect.java_command("org.apache.kafka.connect.cli.ConnectStandalone",
+                                    run.workdir, str(worker), str(connector))
+        return Proc(self.name, argv, run.workdir / "worker.log", cwd=run.workdir)
+
+
+class ConnectDistributed(System):
+    name = "connect-distributed"
+    label = "Kafka Connect distributed (1 worker)"
+    mode = "distributed"
+
+    def __init__(self, extra: dict[str, str] | None = None) -> None:
+        # e.g. {"scheduled.rebalance.max.delay.ms": "0"} for the failover case.
+        self.extra = extra or {}
+
+    def available(self) -> tuple[bool, str]:
+        connect.ensure_connect_jars()
+        return True, ""
+
+    def start(self, run: RunSpec) -> Proc:
+        props = _connect_worker_props(run)
+        props.update({
+            "group.id": f"cluster-{run.name}",  # not connect-<name>: the sink's group
+            "config.storage.topic": f"{run.name}-configs",
+            "offset.storage.topic": f"{run.name}-offsets",
+            "status.storage.topic": f"{run.name}-status",
+            "config.storage.replication.factor": "1",
+            "offset.storage.replication.factor": "1",
+            "status.storage.replication.factor": "1",
+            **self.extra,
+        })
+        worker = connect.write_properties(run.workdir / "worker.properties", props)
+        argv = connect.java_command("org.apache.kafka.connect.cli.ConnectDistributed",
+                                    run.workdir, str(worker))
+        proc = Proc(self.name, argv, run.workdir / "worker.log", cwd=run.workdir)
+        try:
+            connect.create_connector(props["listeners"],
+                                     run.case.connector_config(run.name, run.topic,
+                                                               str(run.path)), proc.alive)
+        except BaseException:
+            proc.stop(grace=5)
+            raise
+        return proc
+
+
+class Raw(System):
+    name = "raw"
+    label = "raw confluent-kafka loop"
+
+    def supports(self, case: Case) -> bool:
+        return not case.requires
+
+    def start(self, run: RunSpec) -> Proc:
+        argv = [sys.executable, "-m", "bench.raw", run.case.kind, "--bootstrap", run.bootstrap,
+                "--topic", run.topic, "--file", str(run.path), "--group", run.name,
+                "--tasks", str(run.case.tasks)]
+        if run.case.converters.value_schemas:
+            argv.append("--json")
+        return Proc(self.name, argv, run.workdir / "worker.log", cwd=ROOT,
+                    env={"PYTHONPATH": str(ROOT)})
+
+
+SYSTEMS: list[System] = [FerryStandalone(), FerryDistributed(), ConnectStandalone(),
+                         ConnectDistributed(), Raw()]
+# The reference each Ferry system is compared with.
+REFERENCE = {"ferry": "connect", "ferry-distributed": "connect-distributed"}
+
+
+def by_name(names: list[str]) -> list[System]:
+    known = {s.name: s for s in SYSTEMS}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SystemExit(f"bench: unknown system(s) {unknown}; known: {sorted(known)}")
+    return [known[n] for n in names]
