@@ -6,8 +6,10 @@ every test that needs it fails with the build or start log.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +40,27 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
     with plane:
         print(f"\ncontrol plane up at {plane.server} in {time.monotonic() - started:.1f}s")
         yield plane
+
+
+@contextlib.contextmanager
+def running_node_agent(control_plane: ControlPlane, workdir: Path, node: str) -> Iterator[Any]:
+    """A node agent on ``node`` for the duration of the block (always stopped)."""
+    from ferry_stack.nodeagent import NodeAgent
+
+    agent = NodeAgent(control_plane.kubeconfig, node, workdir)
+    agent.start()
+    try:
+        yield agent
+    finally:
+        agent.stop()
+
+
+@pytest.fixture(scope="session")
+def kube(kube_client: Any) -> Any:
+    """JSON requests against the API server (``ferry_stack.nodeagent.kube.Kube``)."""
+    from ferry_stack.nodeagent.kube import Kube
+
+    return Kube(kube_client)
 
 
 @pytest.fixture(scope="session")

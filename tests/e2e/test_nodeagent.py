@@ -16,22 +16,14 @@ import pytest
 
 from ferry_stack.nodeagent import NodeAgent, start_node_agent_service
 from ferry_stack.nodeagent.kube import ApiError, Kube
+from ferry_stack.operator_run import eventually
+from tests.e2e.conftest import running_node_agent
 
 pytestmark = pytest.mark.e2e
 
 T = TypeVar("T")
 NODE = "ferry-test-node"
 JSON = dict[str, Any]
-
-
-def eventually(probe: Callable[[], T | None], what: str, timeout: float = 60) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def alive(pid: int) -> bool:
@@ -44,17 +36,8 @@ def alive(pid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def node_agent(control_plane: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeAgent]:
-    agent = NodeAgent(control_plane.kubeconfig, NODE, tmp_path_factory.mktemp("nodeagent"))
-    agent.start()
-    try:
+    with running_node_agent(control_plane, tmp_path_factory.mktemp("nodeagent"), NODE) as agent:
         yield agent
-    finally:
-        agent.stop()
-
-
-@pytest.fixture(scope="module")
-def kube(kube_client: Any) -> Kube:
-    return Kube(kube_client)
 
 
 @pytest.fixture

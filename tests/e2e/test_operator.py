@@ -24,6 +24,7 @@ from ferry_operator import kafka_side
 from ferry_stack.nodeagent import NodeAgent
 from ferry_stack.nodeagent.kube import ApiError, Kube
 from tests.conftest import create_topic
+from tests.e2e.conftest import running_node_agent
 from tests.e2e.operator_helpers import (
     ROOT,
     OperatorProcess,
@@ -51,17 +52,8 @@ WORKER_ENV = [{"name": "PYTHONPATH", "value": str(ROOT)},
 
 @pytest.fixture(scope="module")
 def node_agent(control_plane: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeAgent]:
-    agent = NodeAgent(control_plane.kubeconfig, NODE, tmp_path_factory.mktemp("opagent"))
-    agent.start()
-    try:
+    with running_node_agent(control_plane, tmp_path_factory.mktemp("opagent"), NODE) as agent:
         yield agent
-    finally:
-        agent.stop()
-
-
-@pytest.fixture(scope="module")
-def kube(kube_client: Any) -> Kube:
-    return Kube(kube_client)
 
 
 @pytest.fixture(scope="module")
