@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -238,7 +239,7 @@ class PodWorker:
             "argv": argv, "cwd": cwd, "scratch": str(scratch),
             "host_dirs_log": str(self.pod_dir / ".host-dirs"),
             "mounts": [{"source": m.source, "target": m.target, "readOnly": m.read_only}
-                       for m in mounts] if private else [],
+                       for m in [*mounts, *_passthrough(mounts)]] if private else [],
         }))
         prefix: list[str] = []
         if shutil.which("setpriv"):
@@ -391,3 +392,23 @@ class PodWorker:
                 log.warning("status of %s/%s: %s", self.namespace, self.name, error)
             return
         self.last_status, self.last_publish = status, now
+
+
+def _software_paths() -> set[str]:
+    """Where the commands pods run live on this host: the venv and the repository."""
+    repository = Path(__file__).resolve().parents[3]
+    return {os.path.realpath(sys.prefix), str(repository)}
+
+
+def _passthrough(mounts: list[Mount]) -> list[Mount]:
+    """Binds that keep the host's software visible under a volume mounted over an ancestor.
+
+    The pods' images are this host: a Deployment that mounts an emptyDir at /tmp (as the
+    restricted worker pods do) must not hide a checkout or venv that lives under /tmp.
+    """
+    def inside(child: str, parent: str) -> bool:
+        return child == parent or child.startswith(parent.rstrip("/") + "/")
+
+    targets = [os.path.realpath(m.target) for m in mounts]
+    return [Mount(path, path, True) for path in sorted(_software_paths())
+            if any(inside(path, t) and path != t for t in targets)]
