@@ -404,11 +404,12 @@ def _passthrough(mounts: list[Mount]) -> list[Mount]:
     """Binds that keep the host's software visible under a volume mounted over an ancestor.
 
     The pods' images are this host: a Deployment that mounts an emptyDir at /tmp (as the
-    restricted worker pods do) must not hide a checkout or venv that lives under /tmp.
+    restricted worker pods do) must not hide a checkout or venv that lives under /tmp; they
+    stay writable, as on the host (the demo archives into the checkout).
     """
     def inside(child: str, parent: str) -> bool:
         return child == parent or child.startswith(parent.rstrip("/") + "/")
 
     targets = [os.path.realpath(m.target) for m in mounts]
-    return [Mount(path, path, True) for path in sorted(_software_paths())
+    return [Mount(path, path, False) for path in sorted(_software_paths())
             if any(inside(path, t) and path != t for t in targets)]
