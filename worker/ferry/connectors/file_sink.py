@@ -49,6 +49,11 @@ CONFIG_DEF = (
 )
 
 
+# What json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str) does, with
+# the encoder built once instead of per record (encode() keeps no state between calls).
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+
+
 def line_bytes(value: Any) -> bytes:
     """One record value as the bytes of its line, without the newline."""
     if isinstance(value, str):
@@ -60,8 +65,7 @@ def line_bytes(value: Any) -> bytes:
     if isinstance(value, bool):
         return b"true" if value else b"false"
     if isinstance(value, dict | list | tuple):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"),
-                          default=str).encode("utf-8", "replace")
+        return _encode_json(value).encode("utf-8", "replace")
     return str(value).encode("utf-8", "replace")
 
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ferry.api.converter import SchemaAndValue
 from ferry.api.errors import RetriableError
 from ferry.api.records import SinkRecord, TopicPartition
 from ferry.api.task import SinkTask, SinkTaskContext
@@ -172,8 +173,10 @@ class SinkTaskRunner(TaskRunner):
     def _deliver(self, messages: list[Any]) -> None:
         records: list[SinkRecord] = []
         # Offsets count as consumed only once put() took the batch (see _put).
-        consumed: Offsets = {}
+        # The last offset per (topic, partition); TopicPartition keys are built once per batch.
+        last: dict[tuple[str, int], int] = {}
         key_conv = self.converters.key.to_connect
+        null_key = _null_key(self.converters.key)
         value_conv = self.converters.value.to_connect
         chain = self.chain
         for message in messages:
@@ -184,7 +187,11 @@ class SinkTaskRunner(TaskRunner):
             topic, partition, offset = message.topic(), message.partition(), message.offset()
             stage = Stage.KEY_CONVERTER
             try:
-                key_schema, key = key_conv(topic, message.key())
+                raw_key = message.key()
+                if raw_key is None and null_key is not None:
+                    key_schema, key = null_key
+                else:
+                    key_schema, key = key_conv(topic, raw_key)
                 stage = Stage.VALUE_CONVERTER
                 value_schema, value = value_conv(topic, message.value())
                 stage = Stage.HEADER_CONVERTER
@@ -206,9 +213,9 @@ class SinkTaskRunner(TaskRunner):
                 self._tolerate(stage, message, exc)
             if record is not None:
                 records.append(record)
-            consumed[TopicPartition(topic, partition)] = offset + 1
+            last[(topic, partition)] = offset
         self.metrics.sink_read.inc(len(messages))
-        self._put(records, consumed)
+        self._put(records, {TopicPartition(t, p): o + 1 for (t, p), o in last.items()})
 
     def _put(self, records: list[SinkRecord], offsets: Offsets) -> None:
         started = time.perf_counter()
@@ -358,3 +365,22 @@ class SinkTaskRunner(TaskRunner):
                 self.task.stop()
                 if self.dead_letter is not None:
                     self.dead_letter.close()
+
+
+def _null_key(converter: Any) -> SchemaAndValue | None:
+    """What ``converter`` makes of a null key, if that is known not to vary, else ``None``.
+
+    The built-in converters map ``None`` to one constant (whatever their configuration and
+    topic), so the runner can skip the call per record; for any other converter (or one
+    that overrides ``to_connect``) it is called as usual.
+    """
+    from ferry.converters.bytes import ByteArrayConverter
+    from ferry.converters.json import JsonConverter
+    from ferry.converters.string import StringConverter
+
+    to_connect = getattr(type(converter), "to_connect", None)
+    for builtin in (ByteArrayConverter, JsonConverter, StringConverter):
+        if to_connect is builtin.to_connect:
+            null: SchemaAndValue = builtin.to_connect(converter, "", None)
+            return null
+    return None

@@ -110,6 +110,9 @@ class SourceTaskRunner(TaskRunner):
     # The hot path ------------------------------------------------------------------------
 
     def _send(self, records: list[SourceRecord]) -> None:
+        if self.chain is None and not self._per_record_acks:
+            self._send_plain(records)
+            return
         produce = self._producer.produce
         chain = self.chain
         key_conv = self.converters.key.from_connect
@@ -142,6 +145,54 @@ class SourceTaskRunner(TaskRunner):
                 continue
             self._produce(produce, out, record, topic, key, value, headers)
             self._track(pending, record)
+            written += 1
+        self.metrics.source_written.inc(written)
+
+    def _send_plain(self, records: list[SourceRecord]) -> None:
+        """``_send`` without transforms or per-record acks: the common case, kept lean.
+
+        A record without headers, partition or timestamp goes straight to
+        ``produce(topic, value, key)`` (no kwargs dict, no ``_produce`` call); the topic is
+        ensured once per run of records to the same topic, and offsets are tracked inline
+        (what ``_track`` does). Any other record takes the general path.
+        """
+        produce = self._producer.produce
+        key_conv = self.converters.key.from_connect
+        value_conv = self.converters.value.from_connect
+        pending = self._pending
+        ensure_topic = self.topics.ensure
+        ensured: str | None = None
+        written = 0
+        for record in records:
+            topic = record.topic
+            stage = Stage.KAFKA_PRODUCE
+            try:
+                if topic != ensured:
+                    ensure_topic(topic)
+                    ensured = topic
+                stage = Stage.KEY_CONVERTER
+                key = key_conv(topic, record.key_schema, record.key)
+                stage = Stage.VALUE_CONVERTER
+                value = value_conv(topic, record.value_schema, record.value)
+                stage = Stage.HEADER_CONVERTER
+                headers = self._headers(record) if record.headers else None
+            except Exception as exc:  # noqa: BLE001 - classified by the policy
+                self._tolerate(stage, record, exc)
+                continue
+            if headers is None and record.partition is None and record.timestamp is None:
+                try:
+                    produce(topic, value, key)
+                except BufferError:
+                    self._produce(produce, record, record, topic, key, value, None)
+            else:
+                self._produce(produce, record, record, topic, key, value, headers)
+            # _track, inlined: the latest offset per source partition, in order.
+            partition = record.source_partition
+            pid = id(partition)
+            if pid != self._last_partition_id:
+                pending.pop(pid, None)
+                self._last_partition_id = pid
+            pending[pid] = (partition, record.source_offset)
             written += 1
         self.metrics.source_written.inc(written)
 
