@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import kafka_side, kube, restarts
+from . import kafka_side, kube, offsets, restarts
 from . import status as status_
 from .model import settings
 
@@ -37,6 +37,8 @@ class RuntimeSettings:
     priority: int = 0
     debounce: float = 0.5  # seconds between two status writes of one connector
     refresh: float = 5.0  # a status pass at least this often, even without news
+    sink_lag: float = 30.0  # seconds between two measurements of status.sinkLag (0: off)
+    offsets_retry: float = 3.0  # seconds between attempts of a spec.offsets still stopping
     backoff: restarts.Backoff = field(default_factory=restarts.Backoff)
 
     @classmethod
@@ -56,6 +58,9 @@ class RuntimeSettings:
             debounce=float(get("FERRY_OPERATOR_STATUS_DEBOUNCE_SECONDS",
                                str(defaults.debounce))),
             refresh=float(get("FERRY_OPERATOR_STATUS_REFRESH_SECONDS", str(defaults.refresh))),
+            sink_lag=float(get("FERRY_OPERATOR_SINK_LAG_SECONDS", str(defaults.sink_lag))),
+            offsets_retry=float(get("FERRY_OPERATOR_OFFSETS_RETRY_SECONDS",
+                                    str(defaults.offsets_retry))),
             backoff=restarts.Backoff(
                 base=float(get("FERRY_OPERATOR_AUTO_RESTART_BACKOFF_SECONDS", str(base.base))),
                 cap=float(get("FERRY_OPERATOR_AUTO_RESTART_MAX_BACKOFF_SECONDS",
@@ -92,6 +97,11 @@ class Entry:
     last_state: str | None = None
     dirty: asyncio.Event | None = None
     reconciled_generation: int | None = None  # for the Reconciled event, once per generation
+    last_offsets_id: str | None = None  # spec.offsets.id applied
+    offsets: offsets.Outcome | None = None  # the last spec.offsets attempt, for the condition
+    offsets_failed_id: str | None = None  # a spec.offsets.id that cannot be applied as it is
+    sink_lag: dict[str, int] | None = None  # topic -> lag, last measured
+    sink_lag_at: float | None = None  # time.monotonic() of that measurement
 
     def live_workers(self) -> frozenset[str] | None:
         if self.pods is None:

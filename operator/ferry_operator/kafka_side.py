@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ferry import control, protocol
+from ferry import control, offsets_admin, protocol
 from ferry.status_reader import StatusReader
 
 from .model import kafka_env, resource, settings
@@ -90,6 +90,7 @@ class KafkaCluster:
         self.settings = operator
         self.reader = StatusReader(self.config, operator.status_topic)
         self._control: control.ControlClient | None = None
+        self._offsets: offsets_admin.OffsetsAdmin | None = None
         self._written: dict[str, bytes] = {}
         self._topics_ready = False
         self._lock = threading.Lock()
@@ -165,6 +166,34 @@ class KafkaCluster:
 
     def status(self, connector_id: str) -> protocol.ConnectorStatus | None:
         return self.reader.get(connector_id)
+
+    # Offsets (KIP-875) -----------------------------------------------------------------
+
+    @property
+    def offsets(self) -> offsets_admin.OffsetsAdmin:
+        """The offsets API on this cluster; unit states come from the status reader."""
+        with self._lock:
+            if self._offsets is None:
+                self._offsets = offsets_admin.OffsetsAdmin(
+                    self.config, self.settings.configs_topic, self.settings.offsets_topic,
+                    self.settings.status_topic, statuses=self._caught_up_status)
+            return self._offsets
+
+    def _caught_up_status(self, connector_id: str) -> protocol.ConnectorStatus | None:
+        if not self.caught_up:
+            raise offsets_admin.OffsetsUnavailable(
+                f"{self.settings.status_topic} has not been read to its end yet")
+        return self.reader.get(connector_id)
+
+    def change_offsets(self, connector_id: str, action: str,
+                       body: Mapping[str, Any] | None = None) -> str:
+        """Alter (with a KIP-875 body) or reset; raises offsets_admin errors."""
+        if action == "reset":
+            return self.offsets.reset(connector_id)
+        return self.offsets.alter(connector_id, body or {})
+
+    def sink_lag(self, connector: resource.ConnectorResource) -> dict[str, int]:
+        return self.offsets.sink_lag(connector.id, connector.config)
 
     # Deletion --------------------------------------------------------------------------
 

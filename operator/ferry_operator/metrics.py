@@ -26,6 +26,9 @@ STATUS_PATCHES = Counter("ferry_operator_status_patches_total",
 RESTARTS = Counter("ferry_operator_restarts_requested_total",
                    "Restart requests written, by source (spec, annotation, auto).", ["source"],
                    registry=REGISTRY)
+OFFSETS = Counter("ferry_operator_offsets_changes_total",
+                  "spec.offsets attempts, by action (alter, reset) and result (ok, retry, "
+                  "invalid).", ["action", "result"], registry=REGISTRY)
 DELETIONS = Counter("ferry_operator_deletions_total",
                     "Connectors cleaned up by the finalizer.", registry=REGISTRY)
 

@@ -2,9 +2,10 @@
 
 Everything here is idempotent, so kopf may call it again at any time (a retry, an operator
 restart, a changed annotation): read the resource, build the desired objects with the model,
-write the Kafka side, apply the objects, handle restart requests. It never writes ``.spec``
-nor ``.status`` (the status loop writes status, in one place): it records what happened in
-the connector's :class:`~ferry_operator.context.Entry` and wakes the loop. Errors become
+write the Kafka side, apply the objects, handle restart and offsets requests. It never
+writes ``.spec`` nor ``.status`` (the status loop writes status, in one place): it records
+what happened in the connector's :class:`~ferry_operator.context.Entry` and wakes the loop.
+Errors become
 kopf's ``TemporaryError`` (transient: Kafka or the API server) or ``PermanentError``
 (the resource itself is wrong; nothing changes until it does), with a Warning event and the
 reason in ``Ready``.
@@ -18,8 +19,10 @@ from typing import Any
 
 import kopf
 
+from ferry import offsets_admin
+
 from . import apply as apply_
-from . import kafka_side, kube, metrics, restarts
+from . import kafka_side, kube, metrics, offsets, restarts
 from .context import Entry, Logger, Operator
 from .model import resource, workers
 from .status import Problem
@@ -99,6 +102,7 @@ def _reconcile(op: Operator, body: Any, entry: Entry, logger: Logger) -> None:
         kopf.event(body, type="Normal", reason="Reconciled",
                   message=f"generation {connector.generation}: {connector.state}, "
                           f"{connector.tasks_max} tasks max, {connector.replicas} workers")
+    handle_offsets(op, body, connector, cluster, entry, logger)
 
 
 def _fail(op: Operator, body: Any, entry: Entry, reason: str, message: str) -> None:
@@ -142,6 +146,55 @@ def handle_restarts(op: Operator, body: Any, connector: resource.ConnectorResour
             # The restart was written; a second one with the same id is a no-op for workers.
             raise kopf.TemporaryError(f"cannot remove the restart annotations: {exc.message}",
                                       delay=API_RETRY) from exc
+
+
+def handle_offsets(op: Operator, body: Any, connector: resource.ConnectorResource,
+                   cluster: kafka_side.KafkaCluster, entry: Entry, logger: Logger) -> None:
+    """Apply a new ``spec.offsets`` (alter or reset) once the connector is stopped.
+
+    The id is recorded only when the change was made. While the units are still stopping
+    or Kafka is unreachable the reconcile is retried; a request that cannot be applied as
+    it is waits for a new id.
+    """
+    request = connector.offsets
+    last = entry.last_offsets_id or (body.get("status") or {}).get("lastOffsetsId")
+    step = offsets.decide(connector, last, entry.offsets_failed_id)
+    if request is None or step is offsets.Step.NONE:
+        return
+    if step is offsets.Step.WAIT:
+        _offsets_outcome(body, entry, offsets.waiting(request, connector.state))
+        return
+    try:
+        summary = cluster.change_offsets(connector.id, request.action,
+                                         offsets.body(request))
+    except offsets_admin.OffsetsError as exc:
+        outcome, retry = offsets.failed(request, exc)
+        _offsets_outcome(body, entry, outcome)
+        metrics.OFFSETS.labels(request.action, "retry" if retry else "invalid").inc()
+        if retry:
+            delay = op.runtime.offsets_retry if outcome.reason == "Stopping" else KAFKA_RETRY
+            raise kopf.TemporaryError(outcome.message, delay=delay) from exc
+        entry.offsets_failed_id = request.id
+        return
+    logger.info("%s", summary)
+    entry.last_offsets_id = request.id
+    entry.offsets_failed_id = None
+    metrics.OFFSETS.labels(request.action, "ok").inc()
+    _offsets_outcome(body, entry, offsets.applied(request, summary))
+
+
+def _offsets_outcome(body: Any, entry: Entry, outcome: offsets.Outcome) -> None:
+    """Remember the outcome for the status; an event once per distinct outcome."""
+    if entry.offsets == outcome:
+        return
+    entry.offsets = outcome
+    if outcome.ok:
+        kopf.event(body, type="Normal", reason=f"Offsets{outcome.reason}",
+                   message=outcome.message)
+    elif outcome.reason in ("WaitingForStop", "Stopping"):
+        kopf.event(body, type="Normal", reason="OffsetsPending", message=outcome.message)
+    else:
+        kopf.warn(body, reason="OffsetsFailed", message=outcome.message)
 
 
 def _connector_path(connector: resource.ConnectorResource) -> str:

@@ -2,7 +2,8 @@
 
 :func:`build_status` takes the resource, the folded unit statuses from ``ferry-status``, the
 worker Deployment's readiness and the operator's own bookkeeping (the last reconcile's
-problem, observed generation, restart ids) and returns the whole status object. ``Ready`` is
+problem, observed generation, restart and offsets ids, sink lag) and returns the whole status
+object. ``Ready`` is
 True only when the connector and every task reached the requested state (RUNNING for
 running, PAUSED for paused, STOPPED for stopped); otherwise ``Ready`` is False and
 ``Degraded`` names what is wrong when it is a fault rather than progress. Conditions have the
@@ -18,7 +19,7 @@ from typing import Any
 
 from ferry import protocol
 
-from . import kafka_side, restarts
+from . import kafka_side, offsets, restarts
 from .model import resource, workers
 
 JSON = dict[str, Any]
@@ -55,6 +56,9 @@ class Observed:
     last_restart_id: str | None = None
     auto_restart: restarts.AutoRestartState | None = None
     auto_restart_gave_up: bool = False
+    last_offsets_id: str | None = None
+    offsets: offsets.Outcome | None = None  # the last spec.offsets attempt
+    sink_lag: Mapping[str, int] | None = None  # topic -> lag; None: not measured (yet)
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,8 @@ def build_status(body: Mapping[str, Any], connector: resource.ConnectorResource 
         status["observedGeneration"] = int(generation)
     status["state"] = _state(connector, units)
     status["conditions"] = _conditions(previous.get("conditions") or [], verdict,
-                                       status.get("observedGeneration"), now)
+                                       status.get("observedGeneration"), now,
+                                       observed.offsets)
     if units.connector is not None:
         status["connector"] = units.connector
     status["tasks"] = units.tasks
@@ -139,9 +144,14 @@ def build_status(body: Mapping[str, Any], connector: resource.ConnectorResource 
     last_restart = observed.last_restart_id or previous.get("lastRestartId")
     if last_restart:
         status["lastRestartId"] = last_restart
-    for kept in ("lastOffsetsId", "sinkLag"):
-        if kept in previous:
-            status[kept] = previous[kept]
+    last_offsets = observed.last_offsets_id or previous.get("lastOffsetsId")
+    if last_offsets:
+        status["lastOffsetsId"] = last_offsets
+    sink = connector is not None and offsets.is_sink(connector)
+    if sink and observed.sink_lag is not None:
+        status["sinkLag"] = dict(sorted(observed.sink_lag.items()))
+    elif (sink or connector is None) and "sinkLag" in previous:
+        status["sinkLag"] = previous["sinkLag"]
     return status
 
 
@@ -276,7 +286,7 @@ def _state(connector: resource.ConnectorResource | None, units: _Units) -> str:
 
 
 def _conditions(previous: list[Any], verdict: Verdict, generation: int | None,
-                now: datetime) -> list[JSON]:
+                now: datetime, offsets_outcome: offsets.Outcome | None = None) -> list[JSON]:
     degraded = verdict.reason in FAULTS
     wanted = [
         (READY, verdict.ready, verdict.reason, verdict.message),
@@ -284,6 +294,9 @@ def _conditions(previous: list[Any], verdict: Verdict, generation: int | None,
          verdict.message if degraded else ""),
     ]
     before = {c.get("type"): c for c in previous if isinstance(c, Mapping)}
+    if offsets_outcome is not None:
+        wanted.append((offsets.CONDITION, offsets_outcome.ok, offsets_outcome.reason,
+                       offsets_outcome.message))
     conditions: list[JSON] = []
     for kind, flag, reason, message in wanted:
         value = "True" if flag else "False"
@@ -295,6 +308,9 @@ def _conditions(previous: list[Any], verdict: Verdict, generation: int | None,
         if generation is not None:
             condition["observedGeneration"] = int(generation)
         conditions.append(condition)
+    kept = before.get(offsets.CONDITION)
+    if offsets_outcome is None and kept is not None:
+        conditions.append(dict(kept))  # from before an operator restart
     return conditions
 
 

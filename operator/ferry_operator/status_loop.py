@@ -4,20 +4,24 @@ Runs as a kopf daemon per Connector (so peering pauses it along with the handler
 sleeps until something about the connector changes (a ``ferry-status`` record, its
 Deployment or pods, a reconcile) or ``refresh`` seconds pass, then builds the status with
 :func:`ferry_operator.status.build_status` and patches ``.status`` only if it differs from
-what it last wrote: at most once per ``debounce`` seconds per connector.
+what it last wrote: at most once per ``debounce`` seconds per connector. For sinks it also
+measures the consumer lag (``status.sinkLag``) every ``sink_lag`` seconds, not per event.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 
-from . import kafka_side, kube, metrics, restarts
+from ferry import offsets_admin
+
+from . import kafka_side, kube, metrics, offsets, restarts
 from . import status as status_
 from .context import Entry, Logger, Operator
 from .model import resource
@@ -65,11 +69,14 @@ async def status_pass(op: Operator, body: Any, entry: Entry, logger: Logger) -> 
     units = cluster.status(connector.id) if cluster is not None and connector else None
     if connector is not None and cluster is not None and entry.problem is None:
         wake = min(wake, await _auto_restart(op, body, connector, cluster, units, entry, now))
+    if connector is not None and cluster is not None:
+        await _measure_sink_lag(op, connector, cluster, entry, logger)
     observed = status_.Observed(
         units=units, workers_ready=entry.workers_ready, live_workers=entry.live_workers(),
         problem=entry.problem, observed_generation=entry.observed_generation,
         last_restart_id=entry.last_restart_id, auto_restart=entry.auto,
-        auto_restart_gave_up=entry.gave_up)
+        auto_restart_gave_up=entry.gave_up, last_offsets_id=entry.last_offsets_id,
+        offsets=entry.offsets, sink_lag=entry.sink_lag)
     current = dict(body.get("status") or {})
     previous = entry.last_written if entry.last_written is not None else current
     new = status_.build_status({"status": previous}, connector, observed, now)
@@ -85,6 +92,25 @@ async def status_pass(op: Operator, body: Any, entry: Entry, logger: Logger) -> 
     entry.last_written = new
     _record_state(op, entry, body, new)
     return wake
+
+
+async def _measure_sink_lag(op: Operator, connector: resource.ConnectorResource,
+                            cluster: kafka_side.KafkaCluster, entry: Entry,
+                            logger: Logger) -> None:
+    """Refresh ``entry.sink_lag`` when it is due (sinks only; a failure keeps the last one)."""
+    if not offsets.is_sink(connector):
+        entry.sink_lag = entry.sink_lag_at = None
+        return
+    moment = time.monotonic()
+    if not offsets.lag_due(entry.sink_lag_at, moment, op.runtime.sink_lag):
+        return
+    entry.sink_lag_at = moment
+    try:
+        entry.sink_lag = await asyncio.to_thread(cluster.sink_lag, connector)
+    except offsets_admin.OffsetsError as exc:
+        logger.warning("cannot measure the sink lag: %s", exc)
+    except Exception:  # the lag is extra: it never keeps the status from being written
+        logger.exception("measuring the sink lag failed")
 
 
 async def _auto_restart(op: Operator, body: Any, connector: resource.ConnectorResource,

@@ -73,7 +73,8 @@ def operator(control_plane: Any, bootstrap: str, namespace: str, kube: Kube,
     process = OperatorProcess(control_plane.kubeconfig, bootstrap, namespace,
                               tmp_path_factory.mktemp("operator"),
                               FERRY_OPERATOR_AUTO_RESTART_BACKOFF_SECONDS="2",
-                              FERRY_OPERATOR_AUTO_RESTART_MAX_BACKOFF_SECONDS="4")
+                              FERRY_OPERATOR_AUTO_RESTART_MAX_BACKOFF_SECONDS="4",
+                              FERRY_OPERATOR_SINK_LAG_SECONDS="2")
     process.start()
     try:
         eventually(process.healthy, "the operator's liveness endpoint", 60, process.tail)
@@ -367,5 +368,58 @@ def test_operator_restart_converges(kube: Kube, namespace: str, operator: Operat
                             labelSelector=f"ferry.dev/connector={name}")["items"]
     assert len(replica_sets) == 1, "no pod template change, so no rollout"
     assert len(pods(kube, namespace, name)) == 1
+    kube.delete(connectors_path(namespace, name))
+    eventually(lambda: get(kube, connectors_path(namespace, name)) is None, "deleted", 60, info)
+
+
+def test_sink_offsets_through_the_resource(kube: Kube, namespace: str,
+                                           operator: OperatorProcess, bootstrap: str,
+                                           admin: Any, markers: Path) -> None:
+    """spec.offsets alter and reset (KIP-875) with status.lastOffsetsId; status.sinkLag."""
+    from confluent_kafka import Producer
+
+    name = "ledger"
+    topic = create_topic(admin, f"op-ledger-{uuid.uuid4().hex[:6]}")
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for _ in range(30):
+        producer.produce(topic, b"x")
+    assert producer.flush(30) == 0
+    info = describe(kube, namespace, name, operator)
+    create(kube, namespace, manifest(name, {"topics": topic, "ledger.dir": str(markers),
+                                            "offset.flush.interval.ms": 200},
+                                     "tests.plugins.LedgerSinkConnector"))
+    eventually(lambda: ready(kube, namespace, name, state="RUNNING", sinkLag={topic: 0}),
+               "RUNNING with sinkLag 0", 90, info)
+
+    # A new offsets id needs spec.state stopped (the CRD's rule, as in KIP-875).
+    rewind = {"id": "rewind", "action": "alter", "offsets": [
+        {"partition": {"kafka_topic": topic, "kafka_partition": 0},
+         "offset": {"kafka_offset": 10}}]}
+    with pytest.raises(ApiError) as refused:
+        patch_spec(kube, namespace, name, {"offsets": rewind})
+    assert refused.value.status == 422 and "spec.state: stopped" in refused.value.body
+
+    # Stop and alter in one change: applied once the sink's tasks have left the group.
+    patch_spec(kube, namespace, name, {"state": "stopped", "offsets": rewind})
+
+    def offsets_done(request_id: str, reason: str, lag: int) -> JSON | None:
+        obj = ready(kube, namespace, name, state="STOPPED", lastOffsetsId=request_id,
+                    sinkLag={topic: lag})
+        return obj if obj and condition(obj, "Offsets").get("reason") == reason else None
+
+    obj = eventually(lambda: offsets_done("rewind", "Altered", 20), "the alter applied", 90,
+                     info)
+    assert condition(obj, "Offsets")["status"] == "True"
+    assert any(e["reason"] == "OffsetsAltered" for e in events(kube, namespace, name))
+
+    patch_spec(kube, namespace, name, {"offsets": {"id": "forget", "action": "reset",
+                                                   "offsets": None}})
+    eventually(lambda: offsets_done("forget", "Reset", 30), "the reset applied", 60, info)
+
+    patch_spec(kube, namespace, name, {"state": "running"})
+    eventually(lambda: ready(kube, namespace, name, state="RUNNING", sinkLag={topic: 0}),
+               "consumed again from the beginning", 90, info)
+    firsts = sum(path.read_text().count("rec 0 0\n") for path in markers.glob("*.ledger"))
+    assert firsts >= 2, "offset 0 delivered again after the reset"
     kube.delete(connectors_path(namespace, name))
     eventually(lambda: get(kube, connectors_path(namespace, name)) is None, "deleted", 60, info)

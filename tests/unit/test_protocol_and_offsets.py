@@ -64,3 +64,28 @@ def test_status_fold_forgets_deleted_connectors_entirely() -> None:
 def test_status_fold_rejects_config_keys() -> None:
     with pytest.raises(protocol.ProtocolError):
         protocol.fold_status({}, protocol.tasks_key("a/b"), b"{}")
+
+
+def test_status_fold_keeps_the_new_owner_over_a_late_unassigned_from_the_old_one() -> None:
+    statuses: dict[str, protocol.ConnectorStatus] = {}
+    key = protocol.connector_key("a/b")
+
+    def record(state: str, worker: str) -> bytes:
+        return protocol.UnitStatusRecord(state, worker).encode()
+
+    protocol.fold_status(statuses, key, record("RUNNING", "w1"))
+    # A rebalance moves the unit: w2 reports RUNNING before w1 has finished stopping it.
+    protocol.fold_status(statuses, key, record("RUNNING", "w2"))
+    protocol.fold_status(statuses, key, record("UNASSIGNED", "w1"))
+    assert statuses["a/b"].connector is not None
+    assert (statuses["a/b"].connector.state, statuses["a/b"].connector.worker_id) == \
+        ("RUNNING", "w2")
+    # The owner's own UNASSIGNED, and any claim, still replace what is there.
+    protocol.fold_status(statuses, key, record("UNASSIGNED", "w2"))
+    assert statuses["a/b"].connector.state == "UNASSIGNED"
+    protocol.fold_status(statuses, key, record("FAILED", "w3"))
+    assert statuses["a/b"].connector.worker_id == "w3"
+    task = protocol.task_status_key("a/b", 0)
+    protocol.fold_status(statuses, task, record("RUNNING", "w2"))
+    protocol.fold_status(statuses, task, record("UNASSIGNED", "w1"))
+    assert statuses["a/b"].tasks[0].state == "RUNNING"

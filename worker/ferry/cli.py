@@ -1,14 +1,19 @@
-"""The ``ferry`` command: run connectors, validate configs, list plugins."""
+"""The ``ferry`` command: run connectors, validate configs, list plugins, manage offsets."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ferry import __version__
+
+if TYPE_CHECKING:
+    from ferry.offsets_admin import Kind
 
 
 def _client_settings(pairs: Sequence[str]) -> dict[str, str]:
@@ -119,6 +124,54 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plugin_kind(class_name: str) -> Kind | None:
+    """Source or sink from the installed plugins; None when the class is not installed here."""
+    from ferry.api.connector import SinkConnector, SourceConnector
+    from ferry.runtime.plugins import PluginKind, resolve
+
+    try:
+        cls = resolve(PluginKind.CONNECTOR, class_name)
+    except Exception:  # noqa: BLE001 - not installed here: fall back to the config rule
+        return None
+    if issubclass(cls, SinkConnector):
+        return "sink"
+    return "source" if issubclass(cls, SourceConnector) else None
+
+
+def cmd_offsets(args: argparse.Namespace) -> int:
+    """``ferry offsets list|alter|reset <ns/name>``: KIP-875 for a distributed connector."""
+    from ferry import offsets_admin
+
+    admin = offsets_admin.OffsetsAdmin(
+        {"bootstrap.servers": args.bootstrap_servers, **kafka_settings_from_env(os.environ),
+         **_client_settings(args.kafka_config)},
+        configs_topic=args.configs_topic, offsets_topic=args.offsets_topic,
+        status_topic=args.status_topic, resolve_kind=_plugin_kind)
+    where = f"ferry offsets {args.action}"
+    try:
+        if args.action == "list":
+            print(json.dumps(admin.list_offsets(args.connector).to_json(), indent=2))
+            return 0
+        if args.action == "alter":
+            try:
+                text = (sys.stdin.read() if args.file in ("", "-")
+                        else Path(args.file).read_text())
+                body = json.loads(text)
+            except (OSError, ValueError) as exc:
+                print(f"{where}: cannot read the offsets JSON: {exc}", file=sys.stderr)
+                return 2
+            print(admin.alter(args.connector, body))
+            return 0
+        print(admin.reset(args.connector))
+        return 0
+    except offsets_admin.OffsetsUnavailable as exc:
+        print(f"{where}: {exc}", file=sys.stderr)
+        return 3
+    except (offsets_admin.OffsetsError, ValueError) as exc:  # ProtocolError: a bad id
+        print(f"{where}: {exc}", file=sys.stderr)
+        return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ferry", description=__doc__)
     parser.add_argument("--version", action="version", version=f"ferry {__version__}")
@@ -175,6 +228,34 @@ def build_parser() -> argparse.ArgumentParser:
                         default=env("FERRY_LOG_FORMAT", "text"))
     worker.add_argument("--log-level", default=env("FERRY_LOG_LEVEL", "INFO"))
     worker.set_defaults(func=cmd_worker)
+
+    offsets = sub.add_parser(
+        "offsets", help="list, alter or reset a connector's offsets (KIP-875)",
+        description="Kafka Connect's offsets API for a distributed connector: list prints "
+                    "the GET /connectors/<name>/offsets JSON (plus the sink lag); alter takes "
+                    "the PATCH body; alter and reset need the connector stopped. Exit codes: "
+                    "1 refused (unknown, not stopped, invalid offsets), 2 unreadable input, "
+                    "3 Kafka unreachable.")
+    actions = offsets.add_subparsers(dest="action", required=True)
+    for action, text in (("list", "print the offsets as JSON"),
+                         ("alter", "set or remove the offsets of some partitions"),
+                         ("reset", "forget every offset of the connector")):
+        command = actions.add_parser(action, help=text)
+        command.add_argument("connector", help="<namespace>/<name>")
+        if action == "alter":
+            command.add_argument("--file", "-f", default="-",
+                                 help='{"offsets": [...]} JSON file; - or omitted: stdin')
+        command.add_argument("--bootstrap-servers", "-b",
+                             default=env("FERRY_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+        command.add_argument("--kafka-config", "-X", action="append", default=[],
+                             metavar="KEY=VALUE",
+                             help="librdkafka setting (repeatable; also env FERRY_KAFKA_<KEY>)")
+        command.add_argument("--configs-topic",
+                             default=env("FERRY_CONFIGS_TOPIC", "ferry-configs"))
+        command.add_argument("--offsets-topic",
+                             default=env("FERRY_OFFSETS_TOPIC", "ferry-offsets"))
+        command.add_argument("--status-topic", default=env("FERRY_STATUS_TOPIC", "ferry-status"))
+        command.set_defaults(func=cmd_offsets)
 
     plugins = sub.add_parser("plugins", help="list installed connectors, converters, transforms")
     plugins.set_defaults(func=cmd_plugins)

@@ -321,13 +321,26 @@ def fold_status(statuses: dict[str, ConnectorStatus], key: bytes | None,
     if kind == "connector":
         if record is None:
             statuses.pop(connector_id, None)
-        else:
+        elif supersedes(record, status.connector):
             status.connector = record
     elif index is not None:
         if record is None:
             status.tasks.pop(index, None)
             if status.connector is None and not status.tasks:
                 statuses.pop(connector_id, None)
-        else:
+        elif supersedes(record, status.tasks.get(index)):
             status.tasks[index] = record
     return connector_id
+
+
+def supersedes(new: UnitStatusRecord, current: UnitStatusRecord | None) -> bool:
+    """Whether ``new`` replaces ``current`` as a unit's status.
+
+    UNASSIGNED from one worker only says that worker let the unit go. When a rebalance
+    moves a unit, the new owner's RUNNING can reach the topic before the old owner's
+    UNASSIGNED (the old one is still stopping it); that late UNASSIGNED must not hide the
+    unit running elsewhere. Every other state is a claim by its writer and always wins.
+    """
+    if new.state != "UNASSIGNED" or current is None or current.state == "UNASSIGNED":
+        return True
+    return not (current.worker_id and new.worker_id and current.worker_id != new.worker_id)
