@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ferry import control, offsets_admin, protocol
+from ferry import control, kafka_log, offsets_admin, protocol
 from ferry.status_reader import StatusReader
 
 from .model import kafka_env, resource, settings
@@ -241,25 +241,11 @@ class KafkaCluster:
         self._produce(self.settings.status_topic, [(k, None) for k in keys])
 
     def _produce(self, topic: str, tombstones: list[tuple[bytes, int | None]]) -> None:
-        from confluent_kafka import Producer
-
-        if not tombstones:
-            return
-        producer = Producer({**self.config, "enable.idempotence": True, "linger.ms": 5})
-        errors: list[str] = []
-
-        def delivered(err: Any, _msg: Any) -> None:
-            if err is not None:
-                errors.append(str(err))
-
-        for key, partition in tombstones:
-            if partition is None:
-                producer.produce(topic, None, key, on_delivery=delivered)
-            else:
-                producer.produce(topic, None, key, partition=partition, on_delivery=delivered)
-        if producer.flush(30) or errors:
-            raise KafkaUnavailable(f"tombstones to {topic} not acknowledged: "
-                                   f"{errors[0] if errors else 'timeout'}")
+        try:
+            kafka_log.produce_acknowledged(
+                self.config, topic, [(key, None, partition) for key, partition in tombstones])
+        except kafka_log.CompactedTopicError as exc:
+            raise KafkaUnavailable(str(exc)) from exc
 
 
 def _offset_owner(key: bytes) -> str | None:
@@ -272,44 +258,10 @@ def _offset_owner(key: bytes) -> str | None:
 def read_compacted(config: Mapping[str, Any], topic: str,
                    timeout: float = 60) -> dict[bytes, tuple[int, bytes | None]]:
     """The latest value (and partition) of every key of a topic, read up to its end now."""
-    import time
-
-    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-
-    consumer = Consumer({**config, "group.id": "ferry-operator-scan", "enable.auto.commit": False,
-                         "isolation.level": "read_committed", "enable.partition.eof": True})
-    latest: dict[bytes, tuple[int, bytes | None]] = {}
     try:
-        metadata = consumer.list_topics(topic, timeout=30).topics.get(topic)
-        if metadata is None or metadata.error is not None:
-            return latest
-        ends: dict[int, int] = {}
-        for partition in metadata.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition),
-                                                       timeout=30)
-            if high > low:
-                ends[partition] = high
-        if not ends:
-            return latest
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
-        deadline = time.monotonic() + timeout
-        while ends and time.monotonic() < deadline:
-            for message in consumer.consume(500, timeout=0.5):
-                partition = message.partition() or 0
-                error = message.error()
-                key = message.key()
-                if error is None and key is not None:
-                    latest[key] = (partition, message.value())
-                offset = message.offset()
-                at_end = (error is not None and error.code() == error._PARTITION_EOF) or (
-                    error is None and offset is not None and offset + 1 >= ends.get(partition, 0))
-                if at_end:  # compaction may have removed the last offsets: EOF says so too
-                    ends.pop(partition, None)
-        if ends:
-            raise KafkaUnavailable(f"could not read {topic} to its end within {timeout:.0f}s")
-        return latest
-    finally:
-        consumer.close()
+        return kafka_log.read_compacted(config, topic, timeout=timeout / 2)
+    except kafka_log.CompactedTopicError as exc:
+        raise KafkaUnavailable(str(exc)) from exc
 
 
 def _delete_topic(admin: Any, topic: str) -> bool:
@@ -325,19 +277,10 @@ def _delete_topic(admin: Any, topic: str) -> bool:
 
 
 def _delete_group(admin: Any, group: str) -> bool:
-    from confluent_kafka import KafkaError, KafkaException
-
     try:
-        admin.delete_consumer_groups([group], request_timeout=30)[group].result(timeout=30)
-        return True
-    except KafkaException as exc:
-        code = exc.args[0].code()
-        if code == KafkaError.GROUP_ID_NOT_FOUND:
-            return False
-        if code == KafkaError.NON_EMPTY_GROUP:
-            raise KafkaUnavailable(f"consumer group {group} still has members (its sink "
-                                   "tasks are stopping)") from exc
-        raise
+        return control.delete_consumer_group(admin, group)
+    except control.GroupNotEmpty as exc:
+        raise KafkaUnavailable(f"{exc} (its sink tasks are stopping)") from exc
 
 
 class KafkaClusters:

@@ -1,4 +1,5 @@
-"""Session-wide real servers for the connector tests: PostgreSQL and an S3-compatible store.
+"""Session-wide real servers for the connector tests (PostgreSQL and an S3-compatible store)
+and the clients of the internal topics that the distributed tests share.
 
 Both start once per test session in a temp directory on free ports and are always stopped.
 The S3 server is s3proxy from Maven Central (``ferry_stack.s3server``); PostgreSQL comes from
@@ -11,6 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from ferry import control
+from ferry.status_reader import StatusReader
 from ferry_stack.postgres import PostgresServer
 from ferry_stack.s3server import S3Server
 
@@ -33,3 +36,20 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         yield server
     finally:
         server.stop()
+
+
+# Distributed workers: the control-topic writer and a status reader, per module.
+@pytest.fixture(scope="module")
+def client(bootstrap: str) -> Iterator[control.ControlClient]:
+    control.ensure_internal_topics({"bootstrap.servers": bootstrap})
+    writer = control.ControlClient({"bootstrap.servers": bootstrap})
+    yield writer
+    writer.close()
+
+
+@pytest.fixture(scope="module")
+def statuses(bootstrap: str, client: control.ControlClient) -> Iterator[StatusReader]:
+    reader = StatusReader({"bootstrap.servers": bootstrap}).start()
+    assert reader.wait_caught_up(60)
+    yield reader
+    reader.stop()

@@ -7,7 +7,6 @@ import json
 import random
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,22 +19,6 @@ from tests.helpers import WorkerGroup, consume_all
 from tests.integration.distributed_helpers import all_running, owners, wait_status
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def client(bootstrap: str) -> Iterator[control.ControlClient]:
-    control.ensure_internal_topics({"bootstrap.servers": bootstrap})
-    writer = control.ControlClient({"bootstrap.servers": bootstrap})
-    yield writer
-    writer.close()
-
-
-@pytest.fixture(scope="module")
-def statuses(bootstrap: str, client: control.ControlClient) -> Iterator[StatusReader]:
-    reader = StatusReader({"bootstrap.servers": bootstrap}).start()
-    assert reader.wait_caught_up(60)
-    yield reader
-    reader.stop()
 
 
 def datagen(topic: str, **extra: object) -> dict[str, object]:

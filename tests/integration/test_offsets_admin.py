@@ -12,7 +12,6 @@ import os
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,22 +28,6 @@ from tests.integration.distributed_helpers import all_running, wait_status
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def client(bootstrap: str) -> Iterator[control.ControlClient]:
-    control.ensure_internal_topics({"bootstrap.servers": bootstrap})
-    writer = control.ControlClient({"bootstrap.servers": bootstrap})
-    yield writer
-    writer.close()
-
-
-@pytest.fixture(scope="module")
-def statuses(bootstrap: str, client: control.ControlClient) -> Iterator[StatusReader]:
-    reader = StatusReader({"bootstrap.servers": bootstrap}).start()
-    assert reader.wait_caught_up(60)
-    yield reader
-    reader.stop()
 
 
 def ferry_offsets(bootstrap: str, *args: str, stdin: str | None = None

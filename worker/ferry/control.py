@@ -107,3 +107,28 @@ def _create_missing(client_config: Mapping[str, Any], topics: dict[str, NewTopic
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
     return created
+
+
+class GroupNotEmpty(RuntimeError):
+    """A consumer group cannot be deleted while it has members."""
+
+
+def delete_consumer_group(admin: AdminClient, group: str, timeout: float = 30) -> bool:
+    """Delete a consumer group and its committed offsets; False when there was none.
+
+    Raises :class:`GroupNotEmpty` while members remain (a sink's tasks still stopping) and
+    ``KafkaException`` for anything else.
+    """
+    from confluent_kafka import KafkaError
+
+    try:
+        admin.delete_consumer_groups([group], request_timeout=timeout)[group].result(
+            timeout=timeout)
+        return True
+    except KafkaException as exc:
+        code = exc.args[0].code()
+        if code == KafkaError.GROUP_ID_NOT_FOUND:
+            return False
+        if code == KafkaError.NON_EMPTY_GROUP:
+            raise GroupNotEmpty(f"consumer group {group} still has members") from exc
+        raise

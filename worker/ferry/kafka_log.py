@@ -1,8 +1,10 @@
-"""Following a compacted internal topic from its beginning, in a background thread.
+"""Compacted internal topics: following one from its beginning in a background thread
+(:class:`TopicFollower`), reading one to its end once (:func:`read_compacted`), and writing
+records that must be acknowledged (:func:`produce_acknowledged`).
 
-Used by workers (``ferry-configs``) and by the operator's status reader (``ferry-status``).
-Reads with ``read_committed`` so aborted transactional writes are never seen, and tells
-when it has caught up with what the topic held at start.
+The follower serves workers (``ferry-configs``) and the operator's status reader
+(``ferry-status``); the one-shot read and write serve offsets management and clean-up.
+Reads use ``read_committed`` so aborted transactional writes are never seen.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -84,3 +86,86 @@ class TopicFollower:
                 self.error = str(exc)
             time.sleep(1)
         return []
+
+
+class CompactedTopicError(RuntimeError):
+    """A compacted topic could not be read to its end, or a write was not acknowledged."""
+
+
+Latest = dict[bytes, tuple[int, bytes | None]]
+
+
+def read_compacted(client_config: Mapping[str, Any], topic: str,
+                   wanted: Callable[[bytes], bool] = lambda _key: True,
+                   timeout: float = 30, missing_ok: bool = True) -> Latest:
+    """The latest value (and its partition) of each wanted key, reading the topic to its end.
+
+    One pass with a throw-away assignment (no group offsets): the end is what the topic
+    held when the read began. ``read_committed``, so aborted transactional writes are not
+    seen; a partition whose last offsets were compacted away ends at its EOF.
+    """
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    consumer = Consumer({**client_config, "group.id": "ferry-compacted-scan",
+                         "enable.auto.commit": False, "enable.partition.eof": True,
+                         "isolation.level": "read_committed"})
+    latest: Latest = {}
+    try:
+        metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            if missing_ok:
+                return latest
+            raise CompactedTopicError(f"topic {topic} is not available: "
+                                      f"{metadata.error if metadata else 'missing'}")
+        ends: dict[int, int] = {}
+        for partition in metadata.partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition),
+                                                       timeout=timeout)
+            if high > low:
+                ends[partition] = high
+        if not ends:
+            return latest
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+        deadline = time.monotonic() + 2 * timeout
+        while ends and time.monotonic() < deadline:
+            for message in consumer.consume(1000, timeout=0.5):
+                partition = message.partition() or 0
+                error, key, offset = message.error(), message.key(), message.offset()
+                if error is None and key is not None and wanted(key):
+                    latest[key] = (partition, message.value())
+                eof = error is not None and error.code() == error._PARTITION_EOF
+                if eof or (error is None and offset is not None
+                           and offset + 1 >= ends.get(partition, 0)):
+                    ends.pop(partition, None)
+        if ends:
+            raise CompactedTopicError(f"could not read {topic} to its end within "
+                                      f"{2 * timeout:.0f}s")
+        return latest
+    finally:
+        consumer.close()
+
+
+def produce_acknowledged(client_config: Mapping[str, Any], topic: str,
+                         records: Sequence[tuple[bytes, bytes | None, int | None]],
+                         timeout: float = 30) -> None:
+    """Write ``(key, value, partition or None)`` records (a None value is a tombstone) and
+    wait until the broker acknowledged every one; raises :class:`CompactedTopicError`."""
+    from confluent_kafka import Producer
+
+    if not records:
+        return
+    producer = Producer({**client_config, "enable.idempotence": True, "linger.ms": 5})
+    errors: list[str] = []
+
+    def delivered(err: Any, _msg: Any) -> None:
+        if err is not None:
+            errors.append(str(err))
+
+    for key, value, partition in records:
+        if partition is None:
+            producer.produce(topic, value, key, on_delivery=delivered)
+        else:
+            producer.produce(topic, value, key, partition=partition, on_delivery=delivered)
+    if producer.flush(timeout) or errors:
+        raise CompactedTopicError(f"writes to {topic} not acknowledged: "
+                                  f"{errors[0] if errors else 'timeout'}")

@@ -40,12 +40,11 @@ This module does not import the worker runtime (the operator uses it).
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ferry import protocol
+from ferry import kafka_log, protocol
 
 Kind = Literal["source", "sink"]
 SOURCE: Kind = "source"
@@ -499,66 +498,20 @@ class OffsetsAdmin:
 
     def _scan(self, topic: str, wanted: Callable[[bytes], bool]
               ) -> dict[bytes, tuple[int, bytes | None]]:
-        from confluent_kafka import OFFSET_BEGINNING, Consumer
-        from confluent_kafka import TopicPartition as KafkaPartition
-
-        consumer = Consumer({**self.config, "group.id": "ferry-offsets-admin",
-                             "enable.auto.commit": False, "enable.partition.eof": True,
-                             "isolation.level": "read_committed"})
-        latest: dict[bytes, tuple[int, bytes | None]] = {}
         try:
-            metadata = consumer.list_topics(topic, timeout=self.timeout).topics.get(topic)
-            if metadata is None or metadata.error is not None:
-                raise OffsetsUnavailable(f"topic {topic} is not available: "
-                                         f"{metadata.error if metadata else 'missing'}")
-            ends: dict[int, int] = {}
-            for partition in metadata.partitions:
-                low, high = consumer.get_watermark_offsets(KafkaPartition(topic, partition),
-                                                           timeout=self.timeout)
-                if high > low:
-                    ends[partition] = high
-            if not ends:
-                return latest
-            consumer.assign([KafkaPartition(topic, p, OFFSET_BEGINNING) for p in ends])
-            deadline = time.monotonic() + 2 * self.timeout
-            while ends and time.monotonic() < deadline:
-                for message in consumer.consume(1000, timeout=0.5):
-                    partition = message.partition() or 0
-                    error, key, offset = message.error(), message.key(), message.offset()
-                    if error is None and key is not None and wanted(key):
-                        latest[key] = (partition, message.value())
-                    eof = error is not None and error.code() == error._PARTITION_EOF
-                    if eof or (error is None and offset is not None
-                               and offset + 1 >= ends.get(partition, 0)):
-                        ends.pop(partition, None)
-            if ends:
-                raise OffsetsUnavailable(f"could not read {topic} to its end in time")
-            return latest
-        finally:
-            consumer.close()
+            return kafka_log.read_compacted(self.config, topic, wanted, self.timeout,
+                                            missing_ok=False)
+        except kafka_log.CompactedTopicError as exc:
+            raise OffsetsUnavailable(str(exc)) from exc
 
     def _produce(self, writes: Sequence[tuple[bytes, int | None, dict[str, Any] | None]]) -> None:
-        from confluent_kafka import Producer
-
-        if not writes:
-            return
-        producer = Producer({**self.config, "enable.idempotence": True, "linger.ms": 5})
-        errors: list[str] = []
-
-        def delivered(err: Any, _msg: Any) -> None:
-            if err is not None:
-                errors.append(str(err))
-
-        for key, partition, offset in writes:
-            value = protocol.offset_value(offset)
-            if partition is None:
-                producer.produce(self.offsets_topic, value, key, on_delivery=delivered)
-            else:
-                producer.produce(self.offsets_topic, value, key, partition=partition,
-                                 on_delivery=delivered)
-        if producer.flush(self.timeout) or errors:
-            raise OffsetsUnavailable(f"offsets not acknowledged by {self.offsets_topic}: "
-                                     f"{errors[0] if errors else 'timeout'}")
+        records = [(key, protocol.offset_value(offset), partition)
+                   for key, partition, offset in writes]
+        try:
+            kafka_log.produce_acknowledged(self.config, self.offsets_topic, records,
+                                           self.timeout)
+        except kafka_log.CompactedTopicError as exc:
+            raise OffsetsUnavailable(str(exc)) from exc
 
     def _group_members(self, group: str) -> int:
         from confluent_kafka import KafkaError, KafkaException
@@ -652,17 +605,13 @@ class OffsetsAdmin:
                                      f"[{failed[0].partition}] in {group}: {failed[0].error}")
 
     def _delete_group(self, group: str) -> bool:
-        from confluent_kafka import KafkaError, KafkaException
+        from confluent_kafka import KafkaException
+
+        from ferry import control
 
         try:
-            self._admin_client().delete_consumer_groups(
-                [group], request_timeout=self.timeout)[group].result(timeout=self.timeout)
-            return True
+            return control.delete_consumer_group(self._admin_client(), group, self.timeout)
+        except control.GroupNotEmpty as exc:
+            raise NotStopped(f"{exc}; try again once its tasks are gone") from exc
         except KafkaException as exc:
-            code = exc.args[0].code()
-            if code == KafkaError.GROUP_ID_NOT_FOUND:
-                return False
-            if code == KafkaError.NON_EMPTY_GROUP:
-                raise NotStopped(f"consumer group {group} still has members; try again once "
-                                 "its tasks are gone") from exc
             raise OffsetsUnavailable(f"cannot delete group {group}: {exc.args[0]}") from exc
