@@ -1,9 +1,10 @@
 """The benchmark cases: what each system runs, on how much data, with which settings.
 
 A case is framework-neutral: a Kafka Connect connector config (which Ferry accepts as it is)
-plus the data it reads. Each system turns it into its own process. Cases that need systems
-not built yet (exactly-once sources, failover across distributed workers) are listed with
-``requires`` so the harness reports them as skipped until those systems exist.
+plus the data it reads. Each system turns it into its own process. A case that names
+``systems`` runs on those only (case 4: the distributed systems at-least-once and
+exactly-once; case 5: three-worker clusters, ``bench.failover``). A case that needs a system
+not built yet is listed with ``requires``, so the harness reports it as skipped.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Literal
 
 from bench.settings import JSON_SCHEMAS, SOURCE_BATCH, STRING, Converters
 
-Kind = Literal["source", "sink"]
-# lines<N>: text lines of N bytes including "\n"; json: JsonConverter envelopes with a struct.
-Data = Literal["lines100", "lines1k", "json"]
+Kind = Literal["source", "sink", "failover"]
+# lines<N>: text lines of N bytes including "\n"; json: JsonConverter envelopes with a struct;
+# sequence: generated "task:seq:payload" strings (case 5, bench.settings.FAILOVER).
+Data = Literal["lines100", "lines1k", "json", "sequence"]
 
 FILE_SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 FILE_SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
@@ -59,8 +61,12 @@ class Case:
     partitions: int = 1
     converters: Converters = STRING
     transforms: dict[str, str] = field(default_factory=dict)
-    # A case that needs a capability no system has yet (e.g. "exactly-once", "failover").
+    # A case that needs a capability no system has yet.
     requires: str = ""
+    # Only these systems run it (default: every system not marked dedicated); --quick runs
+    # quick_systems if given.
+    systems: tuple[str, ...] = ()
+    quick_systems: tuple[str, ...] = ()
 
     def records_for(self, quick: bool, scale: float = 1.0) -> int:
         base = self.quick_records if quick else self.records
@@ -95,11 +101,21 @@ CASES: list[Case] = [
     Case("json-sink", "3. topic -> file sink, JSON+schema, InsertField+ReplaceField", "sink",
          "json", records=300_000, quick_records=10_000, converters=JSON_SCHEMAS,
          transforms=SINK_TRANSFORMS),
-    # Cases the issue asks for that need systems still being written (see docs/benchmarks.md).
-    Case("eos-source", "4. exactly-once file source vs at-least-once", "source", "lines100",
-         records=3_000_000, quick_records=20_000, requires="exactly-once"),
-    Case("failover", "5. failover: 3 workers, 6 DataGen tasks, SIGKILL / SIGTERM one", "source",
-         "lines100", records=0, quick_records=0, tasks=6, requires="failover"),
+    # Case 4: the same file source at-least-once and exactly-once, both frameworks
+    # distributed (Kafka Connect's exactly-once source needs distributed mode; Ferry's keeps
+    # offsets in the transaction only with offsets in Kafka).
+    Case("eos-source", "4. file source -> topic, 100-byte lines, at-least-once vs "
+         "exactly-once", "source", "lines100", records=500_000, quick_records=5_000,
+         systems=("ferry-distributed", "ferry-distributed-eos", "connect-distributed",
+                  "connect-distributed-eos"),
+         quick_systems=("ferry-distributed-eos", "connect-distributed-eos")),
+    # Case 5: bench.failover (records is unused: the sources run at a fixed rate).
+    Case("failover", "5. failover: 3 workers, 6 sequence tasks, SIGKILL then SIGTERM one",
+         "failover", "sequence", records=0, quick_records=0, tasks=6,
+         systems=("ferry-3w", "ferry-3w-kip848", "connect-3w-delay0", "connect-3w-defaults"),
+         # --quick: Ferry only (three JVMs would double the smoke check's time);
+         # `--quick --cases failover --systems connect-3w-delay0` smoke-tests Connect's side.
+         quick_systems=("ferry-3w",)),
 ]
 
 

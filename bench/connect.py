@@ -2,12 +2,15 @@
 
 ``ensure_connect_jars`` copies ``connect-runtime``, ``connect-file``, ``connect-json``,
 ``connect-transforms`` and a log4j2 binding (``maven/connect/pom.xml``, the broker's Kafka
-version) into the cache once, like ``ferry_stack.kafka.ensure_kafka_jars``. Workers run with
-the JVM options Kafka's own ``connect-*.sh`` scripts use.
+version) into the cache once, like ``ferry_stack.kafka.ensure_kafka_jars``;
+``ensure_sequence_source`` builds the failover case's source connector
+(``maven/sequence-source``) into the cache once. Workers run with the JVM options Kafka's own
+``connect-*.sh`` scripts use.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -22,6 +25,8 @@ from ferry_stack.kafka import java_bin, kafka_version
 from ferry_stack.process import run
 
 POM = Path(__file__).parent / "maven" / "connect" / "pom.xml"
+SEQUENCE_SOURCE = Path(__file__).parent / "maven" / "sequence-source"
+SEQUENCE_CONNECTOR = "dev.ferry.bench.SequenceSourceConnector"
 
 # kafka-run-class.sh's KAFKA_JVM_PERFORMANCE_OPTS and connect-*.sh's KAFKA_HEAP_OPTS.
 JVM_OPTS = ["-Xms256M", "-Xmx2G", "-server", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
@@ -66,6 +71,26 @@ def ensure_connect_jars() -> Path:
     return libs
 
 
+def ensure_sequence_source() -> Path:
+    """The jar of ``maven/sequence-source`` (JDK 17), built into the cache per source hash."""
+    sources = sorted(p for p in SEQUENCE_SOURCE.rglob("*") if p.is_file()
+                     and "target" not in p.relative_to(SEQUENCE_SOURCE).parts)
+    digest = hashlib.sha256()
+    for path in sources:
+        digest.update(str(path.relative_to(SEQUENCE_SOURCE)).encode() + b"\0" + path.read_bytes())
+    home = cache_dir(f"connect-{connect_version()}") / f"sequence-source-{digest.hexdigest()[:12]}"
+    jar = home / "sequence-source.jar"
+    if jar.exists():
+        return jar
+    build = home / "build"
+    shutil.rmtree(build, ignore_errors=True)
+    run(["mvn", "-B", "-q", "-f", str(SEQUENCE_SOURCE / "pom.xml"), "package",
+         f"-Dferry.build.dir={build}"], log_path=home / "build.log")
+    shutil.copy(build / "sequence-source.jar", jar.with_suffix(".partial"))
+    jar.with_suffix(".partial").rename(jar)
+    return jar
+
+
 def java_version() -> str:
     out = subprocess.run([java_bin(), "-version"], capture_output=True, text=True, check=False)
     first = (out.stderr or out.stdout).splitlines()
@@ -78,12 +103,14 @@ def write_properties(path: Path, props: dict[str, str]) -> Path:
     return path
 
 
-def java_command(main_class: str, workdir: Path, *args: str) -> list[str]:
+def java_command(main_class: str, workdir: Path, *args: str,
+                 classpath: tuple[Path, ...] = ()) -> list[str]:
     libs = ensure_connect_jars()
     log4j = workdir / "log4j2.properties"
     log4j.write_text(_LOG4J2.format(log=workdir / "connect.log"))
+    cp = ":".join([f"{libs}/*", *map(str, classpath)])
     return [java_bin(), *JVM_OPTS, f"-Dlog4j2.configurationFile={log4j}",
-            "-cp", f"{libs}/*", main_class, *args]
+            "-cp", cp, main_class, *args]
 
 
 def rest(method: str, url: str, body: Any = None, timeout: float = 10) -> tuple[int, Any]:

@@ -26,6 +26,7 @@ from bench.measure import RunResult, run_once
 from bench.systems import SYSTEMS, RunSpec, System, by_name
 
 ROOT = Path(__file__).resolve().parents[1]
+# The systems of every case that names none; cases naming systems run their quick_systems.
 QUICK_SYSTEMS = ["ferry", "connect", "raw"]
 
 
@@ -87,7 +88,16 @@ def _log(message: str) -> None:
 
 
 def run_case(case: Case, systems: list[System], reps: int, records: int, bootstrap: str,
-             workdir: Path, out: Path) -> list[RunResult]:
+             workdir: Path, out: Path, quick: bool = False,
+             failover_wait: float | None = None) -> list[RunResult]:
+    if case.kind == "failover":
+        from bench import failover
+        from bench.settings import FAILOVER, FAILOVER_QUICK
+
+        settings = failover.with_settings(FAILOVER_QUICK if quick else FAILOVER, failover_wait)
+        clusters = [s for s in systems if isinstance(s, failover.FailoverSystem)]
+        return list(failover.run_case(clusters, reps, bootstrap, workdir, settings,
+                                      uuid.uuid4().hex[:6], _log))
     results: list[RunResult] = []
     nbytes = payload_bytes(case, records)
     tag = uuid.uuid4().hex[:6]
@@ -103,6 +113,8 @@ def run_case(case: Case, systems: list[System], reps: int, records: int, bootstr
     try:
         for rep in range(reps):
             for system in systems:
+                if system.max_reps and rep >= system.max_reps:
+                    continue
                 name = f"bench-{case.id}-{system.name}-{rep}-{tag}"
                 rundir = workdir / "runs" / name
                 rundir.mkdir(parents=True)
@@ -140,10 +152,19 @@ def run_case(case: Case, systems: list[System], reps: int, records: int, bootstr
     return results
 
 
+def _quick_names(cases: list[Case]) -> list[str]:
+    names = list(QUICK_SYSTEMS)
+    for case in cases:
+        for name in case.quick_systems or case.systems:
+            if name not in names:
+                names.append(name)
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true",
-                        help="every case once on small data (a smoke check, ~2 minutes)")
+                        help="every case once on small data (a smoke check, ~3-4 minutes)")
     parser.add_argument("--reps", type=int, default=None, help="repetitions (default 3; quick 1)")
     parser.add_argument("--cases", default="", help="comma-separated case ids (default all)")
     parser.add_argument("--systems", default="",
@@ -159,6 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-doc", action="store_true")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--failover-wait", type=float, default=None, metavar="S",
+                        help="case 5: how long past the session timeout to wait for every "
+                             "task to run again (default 30; quick 15). Kafka Connect's "
+                             "defaults hold a departed worker's tasks for 300 s: "
+                             "--failover-wait 330 measures that")
     parser.add_argument("--profile", type=int, default=0, metavar="HZ",
                         help="run Ferry under py-spy at HZ samples/s; profiles are kept in "
                              "<out>/profiles/ and summarized (implies --no-doc)")
@@ -166,8 +192,9 @@ def main(argv: list[str] | None = None) -> int:
 
     reps = args.reps or (1 if args.quick else 3)
     cases = by_id(args.cases.split(",")) if args.cases else list(CASES)
+    explicit = bool(args.systems)
     names = args.systems.split(",") if args.systems else (
-        QUICK_SYSTEMS if args.quick else [s.name for s in SYSTEMS])
+        _quick_names(cases) if args.quick else [s.name for s in SYSTEMS])
     systems = by_name(names)
     if args.profile:
         args.no_doc = True
@@ -197,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
             _log(f"broker at {bootstrap}; work dir {workdir}")
             for case in cases:
                 runnable = [s for s in available if s.supports(case)]
+                if args.quick and not explicit:
+                    wanted = case.quick_systems or case.systems or QUICK_SYSTEMS
+                    runnable = [s for s in runnable if s.name in wanted]
                 if case.requires or not runnable:
                     why = f"needs {case.requires}" if case.requires else "no system supports it"
                     skipped.append({"case": case.id, "reason": why})
@@ -204,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 records = case.records_for(args.quick, args.scale)
                 results.extend(run_case(case, runnable, reps, records, bootstrap, workdir,
-                                         args.out))
+                                         args.out, args.quick, args.failover_wait))
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -80,3 +80,27 @@ STRING = Converters("org.apache.kafka.connect.storage.StringConverter",
                     "org.apache.kafka.connect.storage.StringConverter")
 JSON_SCHEMAS = Converters("org.apache.kafka.connect.storage.StringConverter",
                           "org.apache.kafka.connect.json.JsonConverter", value_schemas=True)
+
+
+@dataclass(frozen=True)
+class FailoverSettings:
+    """Case 5 on both frameworks: the rate of each task and the group timings, set explicitly
+    (Ferry: ``ferry worker --session-timeout-ms``, heartbeat a tenth of it, or the group's
+    ``consumer.session.timeout.ms``/``consumer.heartbeat.interval.ms`` under KIP-848; Kafka
+    Connect: the worker's ``session.timeout.ms`` and ``heartbeat.interval.ms``)."""
+
+    workers: int = 3
+    tasks: int = 6
+    rate_per_task: int = 200        # records per second of each task
+    value_bytes: int = 100          # "task:seq:payload" strings
+    session_timeout_ms: int = 10000  # Kafka Connect's default, Ferry's default
+    heartbeat_interval_ms: int = 1000
+    steady_s: float = 2.0           # all tasks running before a signal
+    observe_s: float = 2.0          # after every task runs again
+    wait_s: float = 30.0            # beyond the session timeout, before giving up on recovery
+
+
+FAILOVER = FailoverSettings()
+# --quick: the same steps on a shorter session timeout and shorter waits.
+FAILOVER_QUICK = FailoverSettings(session_timeout_ms=3000, heartbeat_interval_ms=500,
+                                  steady_s=1.0, observe_s=1.5, wait_s=15.0)

@@ -45,6 +45,13 @@ class System:
     name = ""
     label = ""
     mode = "standalone"
+    # Runs only the cases that name it in ``Case.systems`` (the exactly-once and failover
+    # variants); other systems run every case that names no systems, and those naming them.
+    dedicated = False
+    # Its records are written in transactions (the watcher counts committed records).
+    transactional = False
+    # At most this many repetitions (0: as many as asked).
+    max_reps = 0
     # Set by `python -m bench --profile`: Ferry runs under `py-spy record` (CPU numbers then
     # include py-spy's own sampling; use such runs for the profile, not for the table).
     profile_rate = 0
@@ -53,10 +60,22 @@ class System:
         return True, ""
 
     def supports(self, case: Case) -> bool:
-        return not case.requires
+        if case.requires:
+            return False
+        if case.systems:
+            return self.name in case.systems
+        return not self.dedicated
 
     def start(self, run: RunSpec) -> Proc:
         raise NotImplementedError
+
+
+def ferry_worker_available() -> tuple[bool, str]:
+    """Whether this checkout's ``ferry`` has the ``worker`` command (distributed mode)."""
+    out = subprocess.run([_ferry_bin(), "worker", "--help"], capture_output=True, check=False)
+    if out.returncode != 0:
+        return False, "`ferry worker` does not exist in this checkout"
+    return True, ""
 
 
 def _ferry_bin() -> str:
@@ -103,18 +122,30 @@ class FerryStandalone(System):
 
 class FerryDistributed(FerryStandalone):
     """One ``ferry worker`` (distributed mode): the connector's desired state is written to
-    ``ferry-configs`` first, as the operator does, then the worker joins the units group."""
+    ``ferry-configs`` first, as the operator does, then the worker joins the units group.
+
+    ``eos``: the connector runs with ``exactly.once.support=required`` (one transaction per
+    poll batch, records and offsets together; Ferry's standalone mode keeps offsets in a file,
+    outside the transaction, so case 4 runs distributed)."""
 
     name = "ferry-distributed"
     label = "Ferry distributed (1 worker)"
     mode = "distributed"
 
+    def __init__(self, eos: bool = False) -> None:
+        self.eos = eos
+        if eos:
+            self.name, self.label = "ferry-distributed-eos", "Ferry distributed, exactly-once"
+            self.dedicated = self.transactional = True
+
+    def connector_config(self, run: RunSpec) -> dict[str, str]:
+        config = super().connector_config(run)
+        if self.eos:
+            config["exactly.once.support"] = "required"
+        return config
+
     def available(self) -> tuple[bool, str]:
-        out = subprocess.run([_ferry_bin(), "worker", "--help"], capture_output=True,
-                             check=False)
-        if out.returncode != 0:
-            return False, "`ferry worker` does not exist in this checkout"
-        return True, ""
+        return ferry_worker_available()
 
     def start(self, run: RunSpec) -> Proc:
         from ferry import control
@@ -171,13 +202,23 @@ class ConnectStandalone(System):
 
 
 class ConnectDistributed(System):
+    """One ``ConnectDistributed`` worker. ``eos``: the worker runs with
+    ``exactly.once.source.support=enabled`` and the connector with
+    ``exactly.once.support=required`` (FileStreamSource declares it for a named file),
+    transaction boundary ``poll`` (the default), as Ferry's."""
+
     name = "connect-distributed"
     label = "Kafka Connect distributed (1 worker)"
     mode = "distributed"
 
-    def __init__(self, extra: dict[str, str] | None = None) -> None:
-        # e.g. {"scheduled.rebalance.max.delay.ms": "0"} for the failover case.
+    def __init__(self, extra: dict[str, str] | None = None, eos: bool = False) -> None:
         self.extra = extra or {}
+        self.eos = eos
+        if eos:
+            self.name = "connect-distributed-eos"
+            self.label = "Kafka Connect distributed, exactly-once"
+            self.dedicated = self.transactional = True
+            self.extra = {**self.extra, "exactly.once.source.support": "enabled"}
 
     def available(self) -> tuple[bool, str]:
         connect.ensure_connect_jars()
@@ -199,10 +240,11 @@ class ConnectDistributed(System):
         argv = connect.java_command("org.apache.kafka.connect.cli.ConnectDistributed",
                                     run.workdir, str(worker))
         proc = Proc(self.name, argv, run.workdir / "worker.log", cwd=run.workdir)
+        config = run.case.connector_config(run.name, run.topic, str(run.path))
+        if self.eos:
+            config["exactly.once.support"] = "required"
         try:
-            connect.create_connector(props["listeners"],
-                                     run.case.connector_config(run.name, run.topic,
-                                                               str(run.path)), proc.alive)
+            connect.create_connector(props["listeners"], config, proc.alive)
         except BaseException:
             proc.stop(grace=5)
             raise
@@ -212,9 +254,6 @@ class ConnectDistributed(System):
 class Raw(System):
     name = "raw"
     label = "raw confluent-kafka loop"
-
-    def supports(self, case: Case) -> bool:
-        return not case.requires
 
     def start(self, run: RunSpec) -> Proc:
         argv = [sys.executable, "-m", "bench.raw", run.case.kind, "--bootstrap", run.bootstrap,
@@ -226,10 +265,12 @@ class Raw(System):
                     env={"PYTHONPATH": str(ROOT)})
 
 
-SYSTEMS: list[System] = [FerryStandalone(), FerryDistributed(), ConnectStandalone(),
-                         ConnectDistributed(), Raw()]
 # The reference each Ferry system is compared with.
-REFERENCE = {"ferry": "connect", "ferry-distributed": "connect-distributed"}
+REFERENCE = {"ferry": "connect", "ferry-distributed": "connect-distributed",
+             "ferry-distributed-eos": "connect-distributed-eos"}
+# Case 4: each exactly-once system and its at-least-once twin.
+EOS_TWIN = {"ferry-distributed-eos": "ferry-distributed",
+            "connect-distributed-eos": "connect-distributed"}
 
 
 def by_name(names: list[str]) -> list[System]:
@@ -238,3 +279,11 @@ def by_name(names: list[str]) -> list[System]:
     if unknown:
         raise SystemExit(f"bench: unknown system(s) {unknown}; known: {sorted(known)}")
     return [known[n] for n in names]
+
+
+SYSTEMS: list[System] = [FerryStandalone(), FerryDistributed(), ConnectStandalone(),
+                         ConnectDistributed(), Raw(), FerryDistributed(eos=True),
+                         ConnectDistributed(eos=True)]
+
+# Case 5's clusters add themselves to SYSTEMS (a plain import: works in either import order).
+import bench.failover  # noqa: E402, F401
