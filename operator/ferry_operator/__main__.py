@@ -30,7 +30,7 @@ def main() -> int:
     logging.basicConfig(level=runtime.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)
-    operator = context.Operator(config, runtime, kube.Kube(kube.api_client()),
+    operator = context.Operator(config, runtime, kube.Kube(kube.api_client(runtime.workers)),
                                 context.operator_kafka_settings(os.environ))
     metrics.serve(runtime.metrics_port, runtime.host)
     memo = kopf.Memo(operator=operator)

@@ -39,6 +39,9 @@ class RuntimeSettings:
     refresh: float = 5.0  # a status pass at least this often, even without news
     sink_lag: float = 30.0  # seconds between two measurements of status.sinkLag (0: off)
     offsets_retry: float = 3.0  # seconds between attempts of a spec.offsets still stopping
+    # Handlers at once (kopf's thread pool) and API connections: a reconcile mostly waits
+    # on the API server and Kafka, so 500 Connectors need more than kopf's few at a time.
+    workers: int = 32
     backoff: restarts.Backoff = field(default_factory=restarts.Backoff)
 
     @classmethod
@@ -61,6 +64,7 @@ class RuntimeSettings:
             sink_lag=float(get("FERRY_OPERATOR_SINK_LAG_SECONDS", str(defaults.sink_lag))),
             offsets_retry=float(get("FERRY_OPERATOR_OFFSETS_RETRY_SECONDS",
                                     str(defaults.offsets_retry))),
+            workers=int(get("FERRY_OPERATOR_WORKERS", str(defaults.workers))),
             backoff=restarts.Backoff(
                 base=float(get("FERRY_OPERATOR_AUTO_RESTART_BACKOFF_SECONDS", str(base.base))),
                 cap=float(get("FERRY_OPERATOR_AUTO_RESTART_MAX_BACKOFF_SECONDS",
@@ -102,6 +106,9 @@ class Entry:
     offsets_failed_id: str | None = None  # a spec.offsets.id that cannot be applied as it is
     sink_lag: dict[str, int] | None = None  # topic -> lag, last measured
     sink_lag_at: float | None = None  # time.monotonic() of that measurement
+    # Whether the PodDisruptionBudget exists, as far as this operator knows (None: unknown),
+    # so a single-worker Connector does not cost a DELETE (a 404) on every reconcile.
+    pdb_present: bool | None = None
 
     def live_workers(self) -> frozenset[str] | None:
         if self.pods is None:

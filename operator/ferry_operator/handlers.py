@@ -23,7 +23,7 @@ FINALIZER = "ferry.dev/finalizer"
 MANAGED = {"app.kubernetes.io/managed-by": "ferry-operator"}
 
 
-def configure(settings: kopf.OperatorSettings) -> None:
+def configure(settings: kopf.OperatorSettings, workers: int = 8) -> None:
     # Annotations, not status: the CRD's status schema is structural (kopf's status.kopf
     # would be pruned) and Argo CD/Flux only diff fields that are in the Git manifest.
     # A prefix of its own, not ferry.dev: kopf leaves every annotation under its storage
@@ -35,7 +35,7 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.persistence.finalizer = FINALIZER
     # Warnings only from kopf's own logs; Normal events are posted explicitly (kopf.event).
     settings.posting.level = logging.WARNING
-    settings.execution.max_workers = 8
+    settings.execution.max_workers = workers
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     settings.networking.request_timeout = 60
@@ -47,8 +47,8 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, logger: Logger,
                   **_: Any) -> None:
     import asyncio
 
-    configure(settings)
     op: Operator = memo.operator
+    configure(settings, op.runtime.workers)
     op.loop = asyncio.get_running_loop()
     default = await asyncio.to_thread(op.kafka.default)
     logger.info("ferry-operator started; default Kafka: %s",
@@ -65,8 +65,9 @@ async def cleanup(memo: Any, **_: Any) -> None:
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL)
-def apply_connector(body: kopf.Body, memo: Any, logger: Logger, **_: Any) -> None:
-    reconcile.reconcile(memo.operator, body, logger)
+def apply_connector(body: kopf.Body, memo: Any, logger: Logger, reason: Any = None,
+                    **_: Any) -> None:
+    reconcile.reconcile(memo.operator, body, logger, created=reason == kopf.Reason.CREATE)
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)

@@ -91,6 +91,8 @@ class KafkaCluster:
         self.reader = StatusReader(self.config, operator.status_topic)
         self._control: control.ControlClient | None = None
         self._offsets: offsets_admin.OffsetsAdmin | None = None
+        self._admin: Any = None  # one AdminClient and one producer per cluster, made lazily
+        self._producer: Any = None
         self._written: dict[str, bytes] = {}
         self._topics_ready = False
         self._lock = threading.Lock()
@@ -127,6 +129,15 @@ class KafkaCluster:
         return self.reader.wait_caught_up(0)
 
     @property
+    def admin(self) -> Any:
+        from confluent_kafka.admin import AdminClient
+
+        with self._lock:
+            if self._admin is None:
+                self._admin = AdminClient(self.config)
+            return self._admin
+
+    @property
     def control(self) -> control.ControlClient:
         with self._lock:
             if self._control is None:
@@ -137,7 +148,8 @@ class KafkaCluster:
         """The internal topics (once per cluster) and the connector's units topic."""
         self._ensure_internal_topics()
         try:
-            control.ensure_units_topic(self.config, connector.id, units(connector))
+            control.ensure_units_topic(self.config, connector.id, units(connector),
+                                       admin=self.admin)
         except Exception as exc:
             raise KafkaUnavailable(f"cannot create topics: {exc}") from exc
 
@@ -204,14 +216,12 @@ class KafkaCluster:
         Raises KafkaUnavailable to be retried: also while the sink group still has members
         (its tasks are stopping after the tombstone).
         """
-        from confluent_kafka.admin import AdminClient
-
         done: list[str] = []
         try:
             self.control.delete_connector(connector_id)
             self._written.pop(connector_id, None)
             done.append("connector record tombstoned")
-            admin = AdminClient(self.config)
+            admin = self.admin
             if _delete_topic(admin, protocol.units_topic(connector_id)):
                 done.append(f"topic {protocol.units_topic(connector_id)} deleted")
             if _delete_group(admin, protocol.sink_group(connector_id)):
@@ -241,9 +251,16 @@ class KafkaCluster:
         self._produce(self.settings.status_topic, [(k, None) for k in keys])
 
     def _produce(self, topic: str, tombstones: list[tuple[bytes, int | None]]) -> None:
+        if not tombstones:
+            return
+        with self._lock:
+            if self._producer is None:
+                self._producer = kafka_log.acknowledging_producer(self.config)
+            producer = self._producer
         try:
             kafka_log.produce_acknowledged(
-                self.config, topic, [(key, None, partition) for key, partition in tombstones])
+                self.config, topic, [(key, None, partition) for key, partition in tombstones],
+                producer=producer)
         except kafka_log.CompactedTopicError as exc:
             raise KafkaUnavailable(str(exc)) from exc
 

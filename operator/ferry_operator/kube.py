@@ -46,7 +46,7 @@ class ApiError(RuntimeError):
         return self.status in (0, 408, 409, 425, 429) or self.status >= 500
 
 
-def api_client() -> Any:
+def api_client(pool_size: int = 16) -> Any:
     """An ApiClient from the in-cluster service account, else from the kubeconfig."""
     from kubernetes import client, config
 
@@ -56,7 +56,7 @@ def api_client() -> Any:
         if os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get("KUBECONFIG")
         else config.load_kube_config)
     load(client_configuration=configuration)
-    configuration.connection_pool_maxsize = 16
+    configuration.connection_pool_maxsize = pool_size
     return client.ApiClient(configuration)
 
 

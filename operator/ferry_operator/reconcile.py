@@ -36,10 +36,17 @@ def connector_id(body: Mapping[str, Any]) -> str:
     return f"{meta.get('namespace') or 'default'}/{meta.get('name')}"
 
 
-def reconcile(op: Operator, body: Any, logger: Logger) -> None:
-    """Make the workers, Kafka records and restart requests match the Connector."""
+def reconcile(op: Operator, body: Any, logger: Logger, created: bool = False) -> None:
+    """Make the workers, Kafka records and restart requests match the Connector.
+
+    ``created``: kopf's first handling of the resource. At generation 1 no PDB can exist
+    then: had an earlier attempt (a crashed operator) made one, the same spec still wants it.
+    """
     started = time.monotonic()
     entry = op.entry(connector_id(body))
+    if created and (body.get("metadata") or {}).get("generation") == 1 \
+            and entry.pdb_present is None:
+        entry.pdb_present = False
     try:
         _reconcile(op, body, entry, logger)
     except kopf.TemporaryError:
@@ -86,7 +93,10 @@ def _reconcile(op: Operator, body: Any, entry: Entry, logger: Logger) -> None:
     refs.append(apply_.ObjectRef("PodDisruptionBudget", connector.namespace, name))
     try:
         for ref, obj in zip(refs, [*desired, pdb], strict=True):
+            if obj is None and ref.kind == "PodDisruptionBudget" and entry.pdb_present is False:
+                continue  # known absent: no DELETE to make sure
             apply_.apply(op.kube, ref, obj, op.settings.field_manager)
+        entry.pdb_present = pdb is not None
     except kube.ApiError as exc:
         message = f"cannot apply the worker objects: {exc.message}"
         _fail(op, body, entry, "ApplyFailed", message)

@@ -11,7 +11,6 @@ measures the consumer lag (``status.sinkLag``) every ``sink_lag`` seconds, not p
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -35,8 +34,7 @@ async def run(op: Operator, body: Any, stopped: Any, logger: Logger) -> None:
     wake = op.runtime.refresh
     try:
         while not stopped:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(entry.dirty.wait(), timeout=wake)
+            await _sleep(stopped, wake, entry.dirty)
             entry.dirty.clear()
             if stopped:
                 break
@@ -45,9 +43,22 @@ async def run(op: Operator, body: Any, stopped: Any, logger: Logger) -> None:
             except Exception:
                 logger.exception("status pass failed")
                 wake = op.runtime.refresh
-            await asyncio.sleep(op.runtime.debounce)
+            await _sleep(stopped, op.runtime.debounce)
     finally:
         entry.dirty = None
+
+
+async def _sleep(stopped: Any, seconds: float, wake_on: asyncio.Event | None = None) -> None:
+    """Sleep, or less when ``wake_on`` is set or kopf stops the daemon (the Connector is
+    being deleted, the operator exits): a daemon that returns promptly is never cancelled."""
+    waits = [asyncio.ensure_future(stopped.wait())]
+    if wake_on is not None:
+        waits.append(asyncio.ensure_future(wake_on.wait()))
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
 
 
 async def status_pass(op: Operator, body: Any, entry: Entry, logger: Logger) -> float:

@@ -83,6 +83,39 @@ def test_sigkill_and_restart_loses_nothing(
     assert sorted(first, key=first.__getitem__) == lines, "first occurrences stay in order"
 
 
+
+def test_exactly_once_source_in_standalone_mode_survives_sigkill(
+        tmp_path: Path, bootstrap: str, admin: AdminClient, unique: str) -> None:
+    """Offsets go in the transaction (to the offsets topic), so ``ferry run`` resumes there."""
+    topic = create_topic(admin, f"eos-{unique}")
+    source_file = tmp_path / "in.txt"
+    lines = _lines(source_file, 300_000)
+    # Small batches, one transaction each: the kills land in the middle of the file.
+    source = write_connector(tmp_path / "source.yaml", f"eos-{unique}", "FileStreamSource",
+                             {"file": str(source_file), "topic": topic, "batch.size": 50,
+                              "exactly.once.support": "required",
+                              "offset.flush.interval.ms": 200})
+    for _ in range(2):
+        ferry = FerryProcess([source], bootstrap, tmp_path).start()
+        try:
+            ferry.wait_status(_all_running)
+            wait_for(lambda: len(consume_all(bootstrap, topic, expected=1, idle=0.5,
+                                             isolation="read_committed")) > 0,
+                     30, "a first committed transaction")
+            time.sleep(0.3)
+        finally:
+            ferry.kill()
+    committed = consume_all(bootstrap, topic, idle=1, isolation="read_committed")
+    assert len(committed) < len(lines), "kill the process in the middle of the file"
+
+    with FerryProcess([source], bootstrap, tmp_path) as restarted:
+        restarted.wait_status(_all_running)
+        values = [m.value().decode() for m in consume_all(
+            bootstrap, topic, expected=len(lines), idle=6, timeout=120,
+            isolation="read_committed")]
+        assert restarted.terminate() == 0
+    assert values == lines, "every line exactly once, in order, after two SIGKILLs"
+
 def test_large_file_streams_with_flat_memory(
         tmp_path: Path, bootstrap: str, admin: AdminClient, unique: str) -> None:
     topic = create_topic(admin, f"big-{unique}", config={"retention.bytes": str(2 << 30)})

@@ -69,16 +69,31 @@ def ensure_internal_topics(client_config: Mapping[str, Any], replication_factor:
         for name, partitions in wanted.items()})
 
 
+def ensure_offsets_topic(client_config: Mapping[str, Any],
+                         offsets_topic: str = protocol.DEFAULT_OFFSETS_TOPIC,
+                         replication_factor: int = -1) -> bool:
+    """Create the compacted source offsets topic when missing (standalone mode with offsets
+    in Kafka needs only this one); whether it was created."""
+    return bool(_create_missing(client_config, {offsets_topic: NewTopic(
+        offsets_topic, protocol.OFFSETS_PARTITIONS, replication_factor,
+        config=protocol.COMPACTED)}))
+
+
 def ensure_units_topic(client_config: Mapping[str, Any], connector_id: str, units: int,
-                       replication_factor: int = -1) -> int:
-    """Make the connector's units topic hold at least ``units`` partitions; the count now."""
+                       replication_factor: int = -1, admin: AdminClient | None = None) -> int:
+    """Make the connector's units topic hold at least ``units`` partitions; the count now.
+
+    ``admin``: a client to reuse (the operator keeps one per cluster). The common case, a
+    topic that is already there, costs one metadata request for that topic alone.
+    """
     from confluent_kafka.cimpl import NewPartitions
 
     topic = protocol.units_topic(connector_id)
-    admin = AdminClient(dict(client_config))
-    _create_missing(client_config, {topic: NewTopic(topic, units, replication_factor)}, admin)
-    metadata = admin.list_topics(topic, timeout=30)
-    current = len(metadata.topics[topic].partitions)
+    admin = admin or AdminClient(dict(client_config))
+    current = _partition_count(admin, topic)
+    if current is None:
+        _create(admin, [NewTopic(topic, units, replication_factor)])
+        current = _partition_count(admin, topic) or units
     if current < units:
         try:
             admin.create_partitions([NewPartitions(topic, units)])[topic].result(timeout=30)
@@ -89,13 +104,35 @@ def ensure_units_topic(client_config: Mapping[str, Any], connector_id: str, unit
     return current
 
 
+def _partition_count(admin: AdminClient, topic: str) -> int | None:
+    """The topic's partition count; None when it does not exist.
+
+    DescribeTopics, not a metadata request for the topic: that one may auto-create it on a
+    broker with auto.create.topics.enable (librdkafka allows it for producer-type clients).
+    """
+    from confluent_kafka import KafkaError, TopicCollection
+
+    future = admin.describe_topics(TopicCollection([topic]), request_timeout=30)[topic]
+    try:
+        return len(future.result(timeout=30).partitions)
+    except KafkaException as exc:
+        if exc.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+            return None
+        raise
+
+
 def _create_missing(client_config: Mapping[str, Any], topics: dict[str, NewTopic],
                     admin: AdminClient | None = None) -> list[str]:
-    from confluent_kafka import KafkaError
 
     admin = admin or AdminClient(dict(client_config))
     existing = admin.list_topics(timeout=30).topics
-    missing = [t for name, t in topics.items() if name not in existing]
+    return _create(admin, [t for name, t in topics.items() if name not in existing])
+
+
+def _create(admin: AdminClient, missing: list[NewTopic]) -> list[str]:
+    """Create these topics; one that someone else created meanwhile counts as done."""
+    from confluent_kafka import KafkaError
+
     created: list[str] = []
     if not missing:
         return created

@@ -102,8 +102,32 @@ def read_compacted(client_config: Mapping[str, Any], topic: str,
 
     One pass with a throw-away assignment (no group offsets): the end is what the topic
     held when the read began. ``read_committed``, so aborted transactional writes are not
-    seen; a partition whose last offsets were compacted away ends at its EOF.
+    seen; a partition whose last offsets were compacted away ends at its EOF. Retriable
+    broker errors (a topic just created, a leader moving) are retried until ``timeout``.
     """
+    from confluent_kafka import KafkaError, KafkaException
+
+    # Errors of a topic just created or of a leader moving; librdkafka does not flag the
+    # ones get_watermark_offsets raises as retriable.
+    transient = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
+                 KafkaError.REQUEST_TIMED_OUT, KafkaError._TIMED_OUT, KafkaError._TRANSPORT,
+                 KafkaError.UNKNOWN_TOPIC_OR_PART}
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return _read_once(client_config, topic, wanted, timeout, missing_ok)
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            retriable = isinstance(error, KafkaError) and (
+                error.retriable() or error.code() in transient)
+            if not retriable or time.monotonic() > deadline:
+                raise CompactedTopicError(f"cannot read {topic}: {error or exc}") from exc
+            log.info("reading %s: %s (retrying)", topic, error)
+            time.sleep(0.5)
+
+
+def _read_once(client_config: Mapping[str, Any], topic: str, wanted: Callable[[bytes], bool],
+               timeout: float, missing_ok: bool) -> Latest:
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
     consumer = Consumer({**client_config, "group.id": "ferry-compacted-scan",
@@ -145,16 +169,24 @@ def read_compacted(client_config: Mapping[str, Any], topic: str,
         consumer.close()
 
 
-def produce_acknowledged(client_config: Mapping[str, Any], topic: str,
-                         records: Sequence[tuple[bytes, bytes | None, int | None]],
-                         timeout: float = 30) -> None:
-    """Write ``(key, value, partition or None)`` records (a None value is a tombstone) and
-    wait until the broker acknowledged every one; raises :class:`CompactedTopicError`."""
+def acknowledging_producer(client_config: Mapping[str, Any]) -> Any:
+    """An idempotent producer for :func:`produce_acknowledged` (reusable, thread-safe)."""
     from confluent_kafka import Producer
 
+    return Producer({**client_config, "enable.idempotence": True, "linger.ms": 5})
+
+
+def produce_acknowledged(client_config: Mapping[str, Any], topic: str,
+                         records: Sequence[tuple[bytes, bytes | None, int | None]],
+                         timeout: float = 30, producer: Any = None) -> None:
+    """Write ``(key, value, partition or None)`` records (a None value is a tombstone) and
+    wait until the broker acknowledged every one; raises :class:`CompactedTopicError`.
+
+    ``producer``: one from :func:`acknowledging_producer` to reuse; by default a new one.
+    """
     if not records:
         return
-    producer = Producer({**client_config, "enable.idempotence": True, "linger.ms": 5})
+    producer = producer or acknowledging_producer(client_config)
     errors: list[str] = []
 
     def delivered(err: Any, _msg: Any) -> None:

@@ -11,12 +11,11 @@ import json
 import logging
 import os
 import threading
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from ferry import protocol
+from ferry import kafka_log, protocol
 from ferry.api.task import OffsetReader
 
 log = logging.getLogger(__name__)
@@ -124,43 +123,16 @@ class KafkaOffsetStore(MemoryOffsetStore):
         self._read_all(self._read_timeout)
 
     def _read_all(self, timeout: float) -> None:
-        from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+        """Load this connector's latest offsets (the whole topic, read to its end)."""
+        latest = kafka_log.read_compacted(self._client_config, self.topic, self._owns, timeout)
+        for key, (_partition, value) in latest.items():
+            self._apply(key, value)
 
-        consumer = Consumer({**self._client_config, "group.id": "ferry-offsets-reader",
-                             "enable.auto.commit": False, "enable.partition.eof": True,
-                             "isolation.level": "read_committed"})
+    def _owns(self, key: bytes) -> bool:
         try:
-            metadata = consumer.list_topics(self.topic, timeout=timeout)
-            partitions = list(metadata.topics[self.topic].partitions)
-            ends: dict[int, int] = {}
-            for p in partitions:
-                _, high = consumer.get_watermark_offsets(TopicPartition(self.topic, p),
-                                                         timeout=timeout)
-                if high > 0:
-                    ends[p] = high
-            if not ends:
-                return
-            consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in ends])
-            done: set[int] = set()
-            deadline = time.monotonic() + timeout
-            while len(done) < len(ends) and time.monotonic() < deadline:
-                for message in consumer.consume(1000, timeout=0.5):
-                    if message.error():
-                        continue
-                    self._apply(message.key(), message.value())
-                    partition, offset = message.partition(), message.offset()
-                    if partition is None or offset is None:
-                        continue
-                    if offset + 1 >= ends[partition]:
-                        done.add(partition)
-                for p, end in ends.items():
-                    position = consumer.position([TopicPartition(self.topic, p)])[0].offset
-                    if position >= end:
-                        done.add(p)
-            if len(done) < len(ends):
-                raise TimeoutError(f"reading {self.topic} took longer than {timeout:.0f}s")
-        finally:
-            consumer.close()
+            return protocol.parse_offset_key(key)[0] == self.connector_id
+        except protocol.ProtocolError:
+            return False
 
     def _apply(self, key: bytes | None, value: bytes | None) -> None:
         if key is None:

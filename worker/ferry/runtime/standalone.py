@@ -12,6 +12,9 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from confluent_kafka import KafkaException
+
+from ferry import control
 from ferry.api.errors import ConfigError
 from ferry.runtime.connector_config import ConnectorSpec
 from ferry.runtime.connector_runtime import ConnectorRuntime
@@ -41,8 +44,20 @@ class Standalone:
                                      self._ready)
 
     def _offsets(self, spec: ConnectorSpec) -> OffsetStore:
-        if self.offsets_file is not None:
+        # Exactly-once commits a source's offsets in its transaction, to the offsets topic:
+        # that is where it must resume from, whatever the offsets file says.
+        exactly_once = str(spec.config.get("exactly.once.support", "")).lower() == "required"
+        if self.offsets_file is not None and not exactly_once:
             return FileOffsetStore(spec.id, self.offsets_file)
+        if exactly_once and self.offsets_file is not None:
+            log.info("%s: exactly.once.support=required keeps its offsets in %s, not in %s",
+                     spec.id, self.worker.offsets_topic, self.offsets_file)
+        # Compacted, as in distributed mode, not whatever a broker's auto-creation makes.
+        try:
+            control.ensure_offsets_topic(self.worker.admin_config(), self.worker.offsets_topic)
+        except KafkaException as exc:
+            log.warning("cannot make sure %s exists (the offsets commit retries): %s",
+                        self.worker.offsets_topic, exc.args[0] if exc.args else exc)
         return KafkaOffsetStore(spec.id, self.worker.base(), self.worker.offsets_topic)
 
     def _status(self) -> object:
