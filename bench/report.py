@@ -438,6 +438,13 @@ def section(document: dict[str, Any], json_path: Path, charts: Sequence[Path],
         "",
         table(document),
     ]
+    if document.get("operator_scale"):
+        from bench.operator_scale import markdown_table
+
+        parts += ["", "**Case 6, operator scale** (N Connectors applied at once on the test "
+                  "control plane, no worker pods; seconds from the first apply; goal: 500 "
+                  "reconciled within 60 s, operator under 250 MB RSS):", "",
+                  markdown_table(document["operator_scale"]), ""]
     for chart in charts:
         parts.append(f"![{chart.stem}]({rel(chart)})")
         parts.append("")

@@ -161,6 +161,16 @@ def _quick_names(cases: list[Case]) -> list[str]:
     return names
 
 
+def _operator_scale_counts(given: str | None, quick: bool, cases_chosen: bool,
+                           profiling: bool) -> list[int]:
+    """Case 6's Connector counts: as given, else 100 and 500 on a full run of every case."""
+    if given is not None:
+        return [int(c) for c in given.split(",") if c.strip() and int(c) > 0]
+    if quick or cases_chosen or profiling:
+        return []
+    return [100, 500]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true",
@@ -185,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
                              "task to run again (default 30; quick 15). Kafka Connect's "
                              "defaults hold a departed worker's tasks for 300 s: "
                              "--failover-wait 330 measures that")
+    parser.add_argument("--operator-scale", default=None, metavar="COUNTS",
+                        help="case 6: Connector counts to apply at once on the test control "
+                             "plane (default 100,500 when every case runs in full mode; "
+                             "'0' skips it; quick mode skips it unless given)")
     parser.add_argument("--profile", type=int, default=0, metavar="HZ",
                         help="run Ferry under py-spy at HZ samples/s; profiles are kept in "
                              "<out>/profiles/ and summarized (implies --no-doc)")
@@ -219,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             skipped.append({"system": system.name, "reason": why})
             _log(f"skipping system {system.name}: {why}")
     results: list[RunResult] = []
+    operator_results: list[dict[str, Any]] = []
     try:
         with broker(args.bootstrap_servers, workdir) as bootstrap:
             _log(f"broker at {bootstrap}; work dir {workdir}")
@@ -235,6 +250,14 @@ def main(argv: list[str] | None = None) -> int:
                 records = case.records_for(args.quick, args.scale)
                 results.extend(run_case(case, runnable, reps, records, bootstrap, workdir,
                                          args.out, args.quick, args.failover_wait))
+            scale_counts = _operator_scale_counts(args.operator_scale, args.quick,
+                                                  bool(args.cases), bool(args.profile))
+            if scale_counts:
+                from bench import operator_scale
+
+                _log(f"case 6, operator scale: {scale_counts} Connectors")
+                operator_results = operator_scale.run_operator_scale(
+                    scale_counts, args.quick, bootstrap=bootstrap)
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -243,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
 
     document = report.build(results, cases, systems, skipped, env, quick=args.quick,
                             reps=reps, scale=args.scale, started=started)
+    document["operator_scale"] = operator_results
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / f"{stamp}.json"
     json_path.write_text(json.dumps(document, indent=1))
