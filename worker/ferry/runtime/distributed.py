@@ -19,6 +19,7 @@ import queue
 import signal
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -420,6 +421,14 @@ class DistributedWorker:
         if unassigned:
             self.status.set_task(self.connector_id, index, State.UNASSIGNED)
 
+    def _signal_stop(self, indexes: Iterable[int]) -> None:
+        """Ask these tasks to stop all at once, so they flush and commit in parallel: the
+        units are handed over (a revoke, a leave) only once every one of them stopped."""
+        for index in indexes:
+            running = self.tasks.get(index)
+            if running is not None:
+                running.runner.stop()
+
     def _stop_connector(self, unassigned: bool = False) -> None:
         if self.runtime is not None:
             self.runtime.stop_connector()
@@ -429,6 +438,7 @@ class DistributedWorker:
 
     def _stop_units(self, units: set[int], unassigned: bool = False) -> None:
         """Stop these units (tasks commit first); report them UNASSIGNED when asked."""
+        self._signal_stop(unit - 1 for unit in units if unit != CONNECTOR_UNIT)
         for unit in sorted(units, reverse=True):
             if unit == CONNECTOR_UNIT:
                 if self.connector_running:
@@ -437,6 +447,7 @@ class DistributedWorker:
                 self._stop_task(unit - 1, unassigned=unassigned)
 
     def _stop_everything(self, unassigned: bool = False) -> None:
+        self._signal_stop(list(self.tasks))
         for index in list(self.tasks):
             self._stop_task(index, unassigned=unassigned)
         if self.connector_running:
