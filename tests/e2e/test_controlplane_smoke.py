@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import yaml
@@ -17,21 +16,9 @@ from kubernetes.client.rest import ApiException
 from ferry_stack.controlplane import ControlPlane
 from ferry_stack.helm import HELM_VERSION, helm
 from ferry_stack.kube_build import KUBE_VERSION
+from ferry_stack.operator_run import eventually
 
 pytestmark = pytest.mark.e2e
-
-T = TypeVar("T")
-
-
-def eventually(probe: Callable[[], T | None], what: str, timeout: float = 60) -> T:
-    """Poll ``probe`` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 @pytest.fixture

@@ -8,11 +8,10 @@ operator's builders emit) is accepted by a server-side dry run with strict field
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import yaml
@@ -21,10 +20,10 @@ from ferry_operator import model
 from ferry_stack.controlplane import ControlPlane
 from ferry_stack.helm import helm
 from ferry_stack.nodeagent.kube import ApiError, Kube
+from ferry_stack.operator_run import eventually
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 JSON = dict[str, Any]
 ROOT = Path(__file__).resolve().parents[2]
 CRD_FILE = ROOT / "crds" / "connectors.ferry.dev.yaml"
@@ -49,16 +48,6 @@ COLLECTIONS: dict[str, tuple[str, bool]] = {
     "KopfPeering": ("/apis/kopf.dev/v1", True),
     "ClusterKopfPeering": ("/apis/kopf.dev/v1", False),
 }
-
-
-def eventually(probe: Callable[[], T | None], what: str, timeout: float = 60) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def send(kube: Kube, method: str, path: str, body: Any = None, accept: str = "application/json",
