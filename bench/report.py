@@ -88,6 +88,7 @@ def _settings() -> dict[str, Any]:
                                 settings.LIBRDKAFKA_QUEUE_KBYTES},
         "consumer": [{"setting": d, "java": j, "librdkafka": r, "value": v}
                      for d, j, r, v in settings.CONSUMER],
+        "consumer_librdkafka_only": dict(settings.LIBRDKAFKA_CONSUMER_ONLY),
         "max_poll_records": settings.MAX_POLL_RECORDS,
         "source_batch_size": settings.SOURCE_BATCH,
         "offset_flush_interval_ms": settings.OFFSET_FLUSH_INTERVAL_MS,
@@ -406,6 +407,7 @@ def section(document: dict[str, Any], json_path: Path, charts: Sequence[Path],
     consumer = ", ".join(f"`{p['java']}`={p['value']}"
                          + (f" (librdkafka `{p['librdkafka']}`)" if p["librdkafka"] != p["java"]
                             else "") for p in s["consumer"])
+    rd_only = ", ".join(f"`{k}`={v}" for k, v in s.get("consumer_librdkafka_only", {}).items())
     skipped = "; ".join(f"{k.get('case') or k.get('system')}: {k['reason']}"
                         for k in document["skipped"]) or "none"
     la0, la1 = env.get("load_avg_start", [0, 0, 0]), env.get("load_avg_end", [0, 0, 0])
@@ -430,7 +432,8 @@ def section(document: dict[str, Any], json_path: Path, charts: Sequence[Path],
         f"- **Producer** (all systems): {producer}; buffer 64 MiB (`buffer.memory` / "
         "`queue.buffering.max.kbytes`).",
         f"- **Consumer** (all systems): {consumer}; {s['max_poll_records']} records per "
-        f"poll/put (`max.poll.records` / `consumer.max.poll.records`).",
+        f"poll/put (`max.poll.records` / `consumer.max.poll.records`)"
+        + (f"; librdkafka only (Ferry and raw): {rd_only}." if rd_only else "."),
         f"- **Connectors**: FileStreamSource `batch.size`={s['source_batch_size']}, "
         f"`offset.flush.interval.ms`={s['offset_flush_interval_ms']}; Ferry's FileStreamSink "
         "with `fsync=false` (Kafka Connect's flushes to the OS only).",

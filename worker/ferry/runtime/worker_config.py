@@ -53,6 +53,9 @@ class WorkerConfig:
             "partition.assignment.strategy": "cooperative-sticky",
             "fetch.min.bytes": 1,
             "queued.min.messages": 100_000,
+            # Once a partition's queue holds queued.min.messages, librdkafka waits this long
+            # before fetching it again; its default (1000 ms) starves a task that keeps up.
+            "fetch.queue.backoff.ms": 10,
             **self.consumer,
             **subset(connector_config, "consumer.override."),
         }
