@@ -125,3 +125,33 @@ def test_poison_record_with_tolerance_all_goes_to_dead_letter_topic(
     assert headers["__connect.errors.task.id"] == "0"
     assert headers["__connect.errors.exception.message"]
     assert "Traceback" in headers["__connect.errors.exception.stacktrace"]
+
+
+def test_a_record_a_transform_rejects_goes_to_the_dead_letter_topic_alone(
+        bootstrap: str, admin: AdminClient, unique: str) -> None:
+    # The batch converts on the fast path; the transform then fails on one record only.
+    topic = create_topic(admin, f"untransformable-{unique}")
+    dlq = f"dlq-{unique}"
+    good = [json.dumps({"n": i}).encode() for i in range(6)]
+    _produce(bootstrap, topic, [*good[:3], b"[1, 2]", *good[3:]])
+    probe = plugins.probe(unique)
+    runtime = start_connector(bootstrap, f"c-{unique}", {
+        "connector.class": SINK, "probe": unique, "topics": topic,
+        "value.converter": "JsonConverter", "value.converter.schemas.enable": "false",
+        "transforms": "origin", "transforms.origin.type": "InsertField$Value",
+        "transforms.origin.static.field": "origin", "transforms.origin.static.value": "ferry",
+        "errors.tolerance": "all", "errors.deadletterqueue.topic.name": dlq,
+        "errors.deadletterqueue.topic.replication.factor": "1",
+        "errors.deadletterqueue.context.headers.enable": "true"})
+    try:
+        wait_for(lambda: len(probe.put) >= 6, 30, "the good records")
+        dead = consume_all(bootstrap, dlq, expected=1, timeout=30)
+        assert task_states(runtime) == ["RUNNING"]
+    finally:
+        runtime.stop()
+    assert [r.value for r in probe.put] == [{"n": i, "origin": "ferry"} for i in range(6)]
+    assert [r.offset for r in probe.put] == [0, 1, 2, 4, 5, 6]
+    assert len(dead) == 1 and dead[0].value() == b"[1, 2]"
+    headers = {k: v.decode() for k, v in dead[0].headers()}
+    assert headers["__connect.errors.stage"] == "TRANSFORMATION"
+    assert headers["__connect.errors.offset"] == "3"

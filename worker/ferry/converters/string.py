@@ -41,6 +41,11 @@ class StringConverter(Converter, HeaderConverter):
         except LookupError:
             raise ConfigError({ENCODING: f"unknown character encoding {name!r}"}) from None
 
+    @property
+    def encoding(self) -> str:
+        """The Python codec name of ``converter.encoding`` (``utf-8`` by default)."""
+        return self._encoding
+
     def from_connect(self, topic: str, schema: Schema | None, value: Any) -> bytes | None:
         if value is None:
             return None

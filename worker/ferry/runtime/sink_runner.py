@@ -21,6 +21,7 @@ from ferry.api.task import SinkTask, SinkTaskContext
 from ferry.runtime.conversion import Converters
 from ferry.runtime.dead_letter import DeadLetterReporter
 from ferry.runtime.errors import ErrorPolicy, FailedRecord, Stage, TaskFailed
+from ferry.runtime.sink_batch import BatchReader, LastOffsets, Unusual
 from ferry.runtime.status import StatusBoard
 from ferry.runtime.task_runner import TaskRunner
 
@@ -61,6 +62,7 @@ class SinkTaskRunner(TaskRunner):
         self.task_config = dict(task_config)
         self.converters = converters
         self.chain = chain
+        self._reader = BatchReader(converters.key, converters.value, converters.header)
         self.consumer_config = dict(consumer_config)
         self.subscription = topics or [f"^{topics_regex}"]
         self.policy = policy
@@ -171,10 +173,37 @@ class SinkTaskRunner(TaskRunner):
             (self._consumer.pause if paused else self._consumer.resume)(partitions)
 
     def _deliver(self, messages: list[Any]) -> None:
-        records: list[SinkRecord] = []
+        try:
+            records, last = self._reader.read(messages)
+        except Unusual:
+            records, last = self._deliver_carefully(messages)
+        else:
+            if self.chain is not None:
+                records = self._transform(messages, records)
+        self.metrics.sink_read.inc(len(messages))
         # Offsets count as consumed only once put() took the batch (see _put).
+        self._put(records, {TopicPartition(t, p): o + 1 for (t, p), o in last.items()})
+
+    def _transform(self, messages: list[Any], records: list[SinkRecord]) -> list[SinkRecord]:
+        """The transform chain over a batch the fast path converted (one record per message)."""
+        apply, out = self.chain.apply, []
+        for message, record in zip(messages, records, strict=True):
+            try:
+                result = apply(record)
+            except Exception as exc:  # noqa: BLE001 - classified by the policy
+                self._tolerate(Stage.TRANSFORMATION, message, exc)
+                continue
+            if result is None:
+                self.metrics.filtered.inc()
+            else:
+                out.append(result)
+        return out
+
+    def _deliver_carefully(self, messages: list[Any]) -> tuple[list[SinkRecord], LastOffsets]:
+        """Convert and transform each message on its own, so a failure names its stage."""
+        records: list[SinkRecord] = []
         # The last offset per (topic, partition); TopicPartition keys are built once per batch.
-        last: dict[tuple[str, int], int] = {}
+        last: LastOffsets = {}
         key_conv = self.converters.key.to_connect
         null_key = _null_key(self.converters.key)
         value_conv = self.converters.value.to_connect
@@ -214,8 +243,7 @@ class SinkTaskRunner(TaskRunner):
             if record is not None:
                 records.append(record)
             last[(topic, partition)] = offset
-        self.metrics.sink_read.inc(len(messages))
-        self._put(records, {TopicPartition(t, p): o + 1 for (t, p), o in last.items()})
+        return records, last
 
     def _put(self, records: list[SinkRecord], offsets: Offsets) -> None:
         started = time.perf_counter()
