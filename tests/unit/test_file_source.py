@@ -18,7 +18,6 @@ import pytest
 
 from ferry.api import ConfigError, OffsetReader, SourceRecord, SourceTaskContext
 from ferry.api.schema import BYTES, STRING
-from ferry.connectors._fast import RecordFactory
 from ferry.connectors.file_source import (
     FileStreamSourceConnector,
     FileStreamSourceTask,
@@ -265,16 +264,6 @@ def test_streams_a_200_mb_file_in_bounded_memory(tmp_path: Path) -> None:
     assert count == 2_000_000 and last == size
     # The file is 200 MB; the task holds one 1 MiB chunk of lines at a time.
     assert peak - baseline < 64 * 1024 * 1024
-
-
-def test_fast_records_equal_constructed_ones() -> None:
-    factory = RecordFactory(source_partition={"filename": "f"}, topic="t", value_schema=STRING)
-    [fast] = factory.build(["v"], [{"position": 2}])
-    slow = SourceRecord(source_partition={"filename": "f"}, source_offset={"position": 2},
-                        topic="t", value="v", value_schema=STRING)
-    assert fast == slow and repr(fast) == repr(slow)
-    with pytest.raises(TypeError):
-        RecordFactory(value="fixed")
 
 
 def test_connector_runs_one_task_and_validates(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The fast generated ``__init__``/``replace`` of the records behave as the dataclass ones."""
+"""The fast generated ``__init__``/``replace`` of the records behave as the dataclass ones, and
+a SourceRecordBatch reads as the records it stands for."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import dataclasses
 
 import pytest
 
-from ferry.api.records import SinkRecord, SourceRecord
+from ferry.api.records import SinkRecord, SourceRecord, SourceRecordBatch
+from ferry.api.schema import INT64, STRING
 
 
 def _sink(**changes: object) -> SinkRecord:
@@ -49,3 +51,33 @@ def test_source_replace_and_equality() -> None:
     assert copy == dataclasses.replace(record, value="y")
     assert copy != record and record.value == "x"
     assert repr(copy).startswith("SourceRecord(source_partition={'f': 'a'}")
+
+
+def test_a_source_record_batch_reads_as_constructed_records() -> None:
+    partition = {"filename": "f"}
+    batch = SourceRecordBatch(source_partition=partition, topic="t", values=["a", "b", "c"],
+                              offsets=[{"position": n} for n in (2, 4, 6)], keys=[1, 2, 3],
+                              key_schema=INT64, value_schema=STRING)
+    expected = [SourceRecord(source_partition=partition, source_offset={"position": 2 * n},
+                             topic="t", value=value, key=n, key_schema=INT64,
+                             value_schema=STRING)
+                for n, value in ((1, "a"), (2, "b"), (3, "c"))]
+    assert len(batch) == 3
+    assert batch == expected and list(batch) == expected
+    assert batch[-1] == expected[-1] and batch[1:] == expected[1:]
+    assert repr(batch[0]) == repr(expected[0])
+    assert batch[0] is batch[0]  # built once
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        batch[0].value = "x"  # type: ignore[misc]
+
+
+def test_a_source_record_batch_without_keys_and_with_bad_lengths() -> None:
+    batch = SourceRecordBatch(source_partition={}, topic="t", values=[b"x"],
+                              offsets=[{"seq": 0}])
+    [record] = batch
+    assert (record.key, record.key_schema, record.value_schema) == (None, None, None)
+    assert (record.partition, record.headers, record.timestamp) == (None, (), None)
+    with pytest.raises(ValueError, match="one offset"):
+        SourceRecordBatch(source_partition={}, topic="t", values=[1, 2], offsets=[{}])
+    with pytest.raises(ValueError, match="one offset"):
+        SourceRecordBatch(source_partition={}, topic="t", values=[1], offsets=[{}], keys=[])

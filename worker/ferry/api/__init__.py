@@ -48,6 +48,7 @@ from ferry.api.records import (
     Headers,
     SinkRecord,
     SourceRecord,
+    SourceRecordBatch,
     TopicPartition,
 )
 from ferry.api.schema import Field, Schema, Type
@@ -92,6 +93,7 @@ __all__ = [
     "SinkTaskContext",
     "SourceConnector",
     "SourceRecord",
+    "SourceRecordBatch",
     "SourceTask",
     "SourceTaskContext",
     "Task",

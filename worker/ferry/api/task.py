@@ -100,8 +100,12 @@ class SourceTask(Task):
         self.context = context
 
     @abstractmethod
-    def poll(self) -> list[SourceRecord]:
+    def poll(self) -> Sequence[SourceRecord]:
         """The next batch of records; an empty list when there is nothing yet.
+
+        A list of :class:`~ferry.api.records.SourceRecord`, or a
+        :class:`~ferry.api.records.SourceRecordBatch` when the records share their source
+        partition and topic (the runtime sends those faster).
 
         Block for at most a short while (say a second) so stop and pause are honoured.
         Raise :class:`~ferry.api.errors.RetriableError` for transient failures.

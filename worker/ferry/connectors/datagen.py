@@ -23,16 +23,14 @@ import random
 import string
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Any, ClassVar
 
 from ferry.api import ConfigDef, ConfigType, ConnectError, Importance, SourceConnector, SourceTask
 from ferry.api.config import at_least, non_empty, one_of
-from ferry.api.records import SourceRecord
+from ferry.api.records import SourceRecord, SourceRecordBatch
 from ferry.api.schema import BYTES, INT32, INT64, STRING, Schema, struct
-from ferry.connectors._fast import RecordFactory
 
 TOPIC = "topic"
 MAX_RECORDS = "max.records"
@@ -145,14 +143,13 @@ class DataGenTask(SourceTask):
         key_schema = {"none": None, "task": INT32, "seq": INT64}[c.key_shape]
         value_schema: Schema = {"sequence": VALUE_SCHEMA, "string": STRING,
                                 "bytes": BYTES}[c.value_shape]
-        self._factory = RecordFactory(source_partition=self._partition, topic=c.topic,
-                                      key_schema=key_schema, value_schema=value_schema)
+        self._key_schema, self._value_schema = key_schema, value_schema
         self._next = self._resume_seq()
         self._started_at = time.monotonic()
         self._first = self._next  # the rate counts from here, not from seq 0
         self._stopping = threading.Event()
 
-    def poll(self) -> list[SourceRecord]:
+    def poll(self) -> Sequence[SourceRecord]:
         c = self._config
         count = c.batch_size
         if c.max_records >= 0:
@@ -165,12 +162,15 @@ class DataGenTask(SourceTask):
         start, stop = self._next, self._next + count
         self._next = stop
         offsets = [{SEQ_FIELD: n} for n in range(start, stop)]
-        keys: Any = None
+        keys: Sequence[int] | None = None
         if c.key_shape == "task":
-            keys = repeat(c.task, count)
+            keys = [c.task] * count
         elif c.key_shape == "seq":
             keys = range(start, stop)
-        return self._factory.build(self._payloads.values(start, stop), offsets, keys)
+        return SourceRecordBatch(source_partition=self._partition, topic=c.topic,
+                                 values=self._payloads.values(start, stop), offsets=offsets,
+                                 keys=keys, key_schema=self._key_schema,
+                                 value_schema=self._value_schema)
 
     def stop(self) -> None:
         self._stopping.set()

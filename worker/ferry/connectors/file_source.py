@@ -22,7 +22,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from io import FileIO
 from itertools import accumulate
@@ -30,9 +30,8 @@ from typing import Any, ClassVar
 
 from ferry.api import ConfigDef, ConfigType, ConnectError, Importance, SourceConnector, SourceTask
 from ferry.api.config import at_least, non_empty
-from ferry.api.records import SourceRecord
+from ferry.api.records import SourceRecord, SourceRecordBatch
 from ferry.api.schema import BYTES, STRING
-from ferry.connectors._fast import RecordFactory
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +133,7 @@ class FileStreamSourceTask(SourceTask):
     def start(self, config: Mapping[str, Any]) -> None:
         self._config = FileSourceConfig.parse(config)
         self._partition = {FILENAME_FIELD: self._config.path}
-        self._factory = RecordFactory(
-            source_partition=self._partition, topic=self._config.topic,
-            value_schema=BYTES if self._config.value_bytes else STRING)
+        self._value_schema = BYTES if self._config.value_bytes else STRING
         self._stopping = threading.Event()
         self._file: FileIO | None = None
         self._warned_missing = False
@@ -147,7 +144,7 @@ class FileStreamSourceTask(SourceTask):
         self._ends: list[int] = []    # the file position after each of them
         self._next = 0                # index of the first line not yet returned
 
-    def poll(self) -> list[SourceRecord]:
+    def poll(self) -> Sequence[SourceRecord]:
         if self._file is None and not self._open():
             self._stopping.wait(self._config.poll_interval_s)
             return []
@@ -160,7 +157,9 @@ class FileStreamSourceTask(SourceTask):
         if not lines:
             self._stopping.wait(self._config.poll_interval_s)
             return []
-        return self._factory.build(lines, [{POSITION_FIELD: end} for end in ends])
+        return SourceRecordBatch(source_partition=self._partition, topic=self._config.topic,
+                                 values=lines, offsets=[{POSITION_FIELD: end} for end in ends],
+                                 value_schema=self._value_schema)
 
     def stop(self) -> None:
         # Called from another thread: wake a waiting poll, then release the file.

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ferry import protocol
-from ferry.api.records import SourceRecord
+from ferry.api.records import SourceRecord, SourceRecordBatch
 from ferry.api.task import RecordMetadata, SourceTask, SourceTaskContext
 from ferry.runtime.conversion import Converters
 from ferry.runtime.errors import ErrorPolicy, FailedRecord, Stage, TaskFailed
 from ferry.runtime.offsets import OffsetStore, StoreOffsetReader
+from ferry.runtime.source_batch import convert_all, none_converts_alike
 from ferry.runtime.status import StatusBoard
 from ferry.runtime.task_runner import TaskRunner
 from ferry.runtime.topics import TopicCreator
@@ -51,6 +52,9 @@ class SourceTaskRunner(TaskRunner):
         self._delivery_errors: list[tuple[Any, Any]] = []
         self._next_commit = 0.0
         self._per_record_acks = type(task).commit_record is not SourceTask.commit_record
+        self._convert_values = convert_all(converters.value)
+        self._convert_keys = convert_all(converters.key)
+        self._keys_alike = none_converts_alike(converters.key)
         self.class_name = f"{type(task).__module__}.{type(task).__qualname__}"
 
     # TaskRunner hooks --------------------------------------------------------------------
@@ -109,9 +113,12 @@ class SourceTaskRunner(TaskRunner):
 
     # The hot path ------------------------------------------------------------------------
 
-    def _send(self, records: list[SourceRecord]) -> None:
+    def _send(self, records: Sequence[SourceRecord]) -> None:
         if self.chain is None and not self._per_record_acks:
-            self._send_plain(records)
+            if isinstance(records, SourceRecordBatch):
+                self._send_batch(records)
+            else:
+                self._send_plain(records)
             return
         produce = self._producer.produce
         chain = self.chain
@@ -148,7 +155,61 @@ class SourceTaskRunner(TaskRunner):
             written += 1
         self.metrics.source_written.inc(written)
 
-    def _send_plain(self, records: list[SourceRecord]) -> None:
+    def _send_batch(self, batch: SourceRecordBatch) -> None:
+        """``_send_plain`` for a batch: values (and keys) converted in one pass, produced
+        without a record object each, and only the batch's last offset tracked. If the topic
+        cannot be ensured or a value does not convert, the batch goes record by record,
+        which reports it (nothing was produced yet)."""
+        if not batch:
+            return
+        topic = batch.topic
+        keys: list[bytes | None] | None = None
+        try:
+            self.topics.ensure(topic)
+            values = self._convert_values(topic, batch.value_schema, batch.values)
+            if batch.keys is not None:
+                keys = self._convert_keys(topic, batch.key_schema, batch.keys)
+            elif self._keys_alike:
+                key = self.converters.key.from_connect(topic, batch.key_schema, None)
+                if key is not None:
+                    keys = [key] * len(values)
+            else:
+                keys = self._convert_keys(topic, batch.key_schema, [None] * len(values))
+        except Exception:  # noqa: BLE001 - the per-record path reports it
+            self._send_plain(batch)
+            return
+        produce = self._producer.produce
+        if keys is None:
+            for value in values:
+                try:
+                    produce(topic, value)
+                except BufferError:
+                    self._produce_bytes(topic, value, None)
+        else:
+            for value, key in zip(values, keys, strict=True):
+                try:
+                    produce(topic, value, key)
+                except BufferError:
+                    self._produce_bytes(topic, value, key)
+        # _track for the last record only: the offsets of one source partition are in order.
+        partition = batch.source_partition
+        pid = id(partition)
+        if pid != self._last_partition_id:
+            self._pending.pop(pid, None)
+            self._last_partition_id = pid
+        self._pending[pid] = (partition, batch.offsets[-1])
+        self.metrics.source_written.inc(len(values))
+
+    def _produce_bytes(self, topic: str, value: bytes | None, key: bytes | None) -> None:
+        """Produce, waiting for room in the producer's queue (serving delivery reports)."""
+        while True:
+            try:
+                self._producer.produce(topic, value, key)
+                return
+            except BufferError:
+                self._producer.poll(0.05)
+
+    def _send_plain(self, records: Sequence[SourceRecord]) -> None:
         """``_send`` without transforms or per-record acks: the common case, kept lean.
 
         A record without headers, partition or timestamp goes straight to

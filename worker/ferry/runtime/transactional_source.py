@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from collections.abc import Sequence
 
 from ferry import protocol
+from ferry.api.records import SourceRecord
 from ferry.runtime.errors import Stage, TaskFailed
 from ferry.runtime.offsets import KafkaOffsetStore, MemoryOffsetStore
 from ferry.runtime.source_runner import SourceTaskRunner
@@ -50,7 +51,7 @@ class TransactionalSourceTaskRunner(SourceTaskRunner):
         self.metrics.poll_batch.observe(len(records))
         self._transaction(records)
 
-    def _transaction(self, records: list[Any]) -> None:
+    def _transaction(self, records: Sequence[SourceRecord]) -> None:
         from confluent_kafka import KafkaException
 
         offsets_topic = getattr(self.offsets, "topic", protocol.DEFAULT_OFFSETS_TOPIC)
@@ -63,7 +64,7 @@ class TransactionalSourceTaskRunner(SourceTaskRunner):
             offsets = {protocol.offset_key(self.connector_id, p): dict(o)
                        for p, o in snapshot.values()}
             for key, offset in offsets.items():
-                self._produce_raw(offsets_topic, key, protocol.offset_value(offset))
+                self._produce_bytes(offsets_topic, protocol.offset_value(offset), key)
             self._producer.commit_transaction(60)
         except KafkaException as exc:
             error = exc.args[0]
@@ -83,14 +84,6 @@ class TransactionalSourceTaskRunner(SourceTaskRunner):
             self.task.commit()
         except Exception:
             log.exception("task %s: commit() raised", self.name)
-
-    def _produce_raw(self, topic: str, key: bytes, value: bytes | None) -> None:
-        while True:
-            try:
-                self._producer.produce(topic, value, key)
-                return
-            except BufferError:
-                self._producer.poll(0.05)
 
     def commit_offsets(self, final: bool = False) -> None:
         # Offsets were committed with each transaction; nothing is ever left pending.
