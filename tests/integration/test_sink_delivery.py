@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from confluent_kafka import Consumer, Producer
@@ -155,3 +156,29 @@ def test_a_record_a_transform_rejects_goes_to_the_dead_letter_topic_alone(
     headers = {k: v.decode() for k, v in dead[0].headers()}
     assert headers["__connect.errors.stage"] == "TRANSFORMATION"
     assert headers["__connect.errors.offset"] == "3"
+
+
+def test_a_sink_paused_before_its_partitions_arrive_skips_nothing(
+        bootstrap: str, admin: AdminClient, unique: str) -> None:
+    # The partitions are assigned while the task is paused: they must stay paused (no put),
+    # and after the resume every record arrives, once, in order.
+    topic = create_topic(admin, f"paused-{unique}", partitions=2)
+    values = [f"v{i}".encode() for i in range(40)]
+    _produce(bootstrap, topic, values, partitions=2)
+    probe = plugins.probe(unique)
+    runtime = start_connector(bootstrap, f"c-{unique}", {
+        "connector.class": SINK, "probe": unique, "topics": topic})
+    runtime.pause()
+    try:
+        wait_for(lambda: task_states(runtime) == ["PAUSED"], 30, "the task to pause")
+        wait_for(lambda: len(probe.opened) == 2, 30, "the partitions while paused")
+        time.sleep(3)  # records would have come by now
+        assert probe.put == []
+        runtime.resume()
+        wait_for(lambda: len(probe.put) >= 40, 30, "every record after the resume")
+        time.sleep(1)
+    finally:
+        runtime.stop()
+    by_partition = {p: [r.value for r in probe.put if r.partition == p] for p in (0, 1)}
+    assert by_partition == {0: [f"v{i}" for i in range(0, 40, 2)],
+                            1: [f"v{i}" for i in range(1, 40, 2)]}

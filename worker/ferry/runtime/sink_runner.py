@@ -65,6 +65,10 @@ class SinkTaskRunner(TaskRunner):
         self._reader = BatchReader(converters.key, converters.value, converters.header)
         self.consumer_config = dict(consumer_config)
         self.subscription = topics or [f"^{topics_regex}"]
+        # Cooperative and KIP-848 groups hand out partitions incrementally.
+        self._incremental = (
+            "cooperative" in str(consumer_config.get("partition.assignment.strategy", ""))
+            or str(consumer_config.get("group.protocol", "")) == "consumer")
         self.policy = policy
         self.dead_letter = dead_letter
         self.flush_interval = flush_interval_ms / 1000
@@ -102,6 +106,12 @@ class SinkTaskRunner(TaskRunner):
             log.info("task %s: assigned %s", self.name, ", ".join(map(str, added)))
             self.task.open(added)
             if not self._resumed.is_set():
+                # A pause inside the callback, before the client's own (incremental) assign,
+                # is undone by that assign: assign first, so the pause holds.
+                if self._incremental:
+                    consumer.incremental_assign(partitions)
+                else:
+                    consumer.assign(partitions)
                 consumer.pause(partitions)
 
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
@@ -151,10 +161,23 @@ class SinkTaskRunner(TaskRunner):
 
     def iterate_paused(self) -> None:
         # Paused partitions return nothing, but polling keeps us in the group.
-        for message in self._consumer.consume(self.max_batch, timeout=0):
-            log.debug("task %s: ignoring record while paused: %s", self.name, message.error())
+        self._poll_paused()
         if time.monotonic() >= self._next_commit:
             self.commit_offsets()
+
+    def _poll_paused(self) -> None:
+        """Poll while the partitions are paused; should a record still come, read it again
+        after the resume rather than skip it (a later commit would go past it)."""
+        from confluent_kafka import TopicPartition as KafkaTP
+
+        first: dict[tuple[str, int], int] = {}
+        for message in self._consumer.consume(self.max_batch, timeout=0):
+            if message.error() is None:
+                first.setdefault((message.topic(), message.partition()), message.offset())
+        for (topic, partition), offset in first.items():
+            log.warning("task %s: a record of %s-%d came while paused; it is read again on "
+                        "resume", self.name, topic, partition)
+            self._consumer.seek(KafkaTP(topic, partition, offset))
 
     def on_pause(self) -> None:
         self._set_paused(True)
@@ -264,7 +287,7 @@ class SinkTaskRunner(TaskRunner):
 
     def _retry_put(self) -> None:
         # Keep polling (paused) so the group does not think we died while we wait.
-        self._consumer.consume(1, timeout=0)
+        self._poll_paused()
         if time.monotonic() < self._retry_at:
             time.sleep(min(0.1, self._retry_at - time.monotonic()))
             return
