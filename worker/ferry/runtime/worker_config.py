@@ -56,6 +56,13 @@ class WorkerConfig:
             # Once a partition's queue holds queued.min.messages, librdkafka waits this long
             # before fetching it again; its default (1000 ms) starves a task that keeps up.
             "fetch.queue.backoff.ms": 10,
+            # The worker group's timings (Kafka Connect's sink consumers keep the Java
+            # defaults, 45 s / 3 s): a dead task's partitions move within 10 s, and members
+            # notice a rebalance within a second. The shorter session also bounds a librdkafka
+            # bug (confluentinc/librdkafka#5569) that can leave a classic group waiting the
+            # full session timeout for a member id the client abandoned while joining.
+            "session.timeout.ms": 10_000,
+            "heartbeat.interval.ms": 1_000,
             **self.consumer,
             **subset(connector_config, "consumer.override."),
         }
