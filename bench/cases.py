@@ -94,7 +94,9 @@ CASES: list[Case] = [
     Case("sink-1task", "2. topic -> file sink, 100-byte lines, 1 task", "sink",
          "lines100", records=1_500_000, quick_records=20_000),
     Case("sink-4tasks", "2. topic -> file sink, 100-byte lines, 4 tasks / 8 partitions", "sink",
-         "lines100", records=1_500_000, quick_records=20_000, tasks=4, partitions=8),
+         "lines100", records=1_500_000, quick_records=20_000, tasks=4, partitions=8,
+         # --quick also runs one Ferry worker per task (bench.systems.FerryWorkerPerTask).
+         quick_systems=("ferry", "connect", "raw", "ferry-distributed-nw")),
     Case("json-source", "3. file source -> topic, JSON+schema, HoistField+InsertField+"
          "ReplaceField", "source", "lines100", records=300_000, quick_records=10_000,
          converters=JSON_SCHEMAS, transforms=SOURCE_TRANSFORMS),

@@ -55,7 +55,7 @@ def measurements() -> list[tuple[str, str, float, str, float]]:
             s_ot(r, topic), s_op(r, 0)
 
     rows.append(("SinkRecord(...) per consumed message", "frozen dataclass __init__",
-                 _per_record(sink_kwargs, N), "slot stores (ferry.connectors._fast's way)",
+                 _per_record(sink_kwargs, N), "slot stores (as SourceRecordBatch builds records)",
                  _per_record(sink_slots, N)))
 
     # 2. Sink offset tracking: a TopicPartition per message vs the last offset per partition.

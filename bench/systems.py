@@ -14,6 +14,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench import connect
 from bench.cases import Case
@@ -148,6 +149,11 @@ class FerryDistributed(FerryStandalone):
         return ferry_worker_available()
 
     def start(self, run: RunSpec) -> Proc:
+        return Proc(self.name, self.profiled(self.worker_argv(run), run),
+                    run.workdir / "worker.log", cwd=run.workdir)
+
+    def put(self, run: RunSpec, target_state: str = "running") -> str:
+        """Write the connector's desired state to ``ferry-configs`` (what the operator does)."""
         from ferry import control
 
         client_config = {"bootstrap.servers": run.bootstrap}
@@ -156,13 +162,85 @@ class FerryDistributed(FerryStandalone):
         config = {k: v for k, v in self.connector_config(run).items() if k != "name"}
         writer = control.ControlClient(client_config)
         try:
-            writer.put_connector(connector_id, config, tasks_max=run.case.tasks)
+            writer.put_connector(connector_id, config, tasks_max=run.case.tasks,
+                                 target_state=target_state)
         finally:
             writer.close()
-        argv = [_ferry_bin(), "worker", "--connector", connector_id, "--bootstrap-servers",
-                run.bootstrap, "--worker-id", f"{run.name}-w1", "--http-port", str(free_port())]
-        return Proc(self.name, self.profiled(argv, run), run.workdir / "worker.log",
-                    cwd=run.workdir)
+        return connector_id
+
+    def worker_argv(self, run: RunSpec, worker_id: str = "", http_port: int | None = None,
+                    target_state: str = "running") -> list[str]:
+        """Write the connector to ``ferry-configs``; the ``ferry worker`` command line
+        (``http_port`` None: a free port picked now; 0: the worker asks the OS for one)."""
+        connector_id = self.put(run, target_state)
+        return [_ferry_bin(), "worker", "--connector", connector_id, "--bootstrap-servers",
+                run.bootstrap, "--worker-id", worker_id or f"{run.name}-w1",
+                "--http-port", str(free_port() if http_port is None else http_port)]
+
+
+class FerryWorkerPerTask(FerryDistributed):
+    """As many ``ferry worker`` processes as the case has tasks, for one connector: how
+    Ferry uses more than one core (on Kubernetes, ``workers: N``), since the tasks of one
+    worker are threads sharing one interpreter lock. Measured as one process tree
+    (``bench.fanout``): CPU and RSS are the sum over the workers."""
+
+    name = "ferry-distributed-nw"
+    label = "Ferry distributed, one worker per task"
+    # The multi-task case only; the 1-task cases would run the same as ferry-distributed.
+    cases = ("sink-4tasks",)
+
+    def supports(self, case: Case) -> bool:
+        return case.id in self.cases
+
+    def start(self, run: RunSpec) -> Proc:
+        # The connector starts paused and runs once each worker has one task and the sink
+        # group is stable: the rebalances while the workers join are start-up, not throughput.
+        # "{i}": bench.fanout numbers the workers; each asks the OS for an HTTP port.
+        argv = self.worker_argv(run, worker_id=f"{run.name}-w{{i}}", http_port=0,
+                                target_state="paused")
+        proc = Proc(self.name, [sys.executable, "-m", "bench.fanout", str(run.case.tasks), "--",
+                                *argv], run.workdir / "worker.log", cwd=ROOT,
+                    env={"PYTHONPATH": str(ROOT)})
+        try:
+            _wait_spread(run, f"bench/{run.name}", run.case.tasks, proc)
+            self.put(run, target_state="running")
+        except BaseException:
+            proc.stop()
+            raise
+        return proc
+
+
+def _wait_spread(run: RunSpec, connector_id: str, tasks: int, proc: Proc,
+                 timeout: float = 90.0) -> None:
+    """Until ``tasks`` tasks report PAUSED and the sink group is stable with as many members.
+
+    (Which worker runs which task is up to the units group's assignor, which balances unit
+    counts: with the connector's own unit, one worker may run two tasks.)"""
+    import time
+
+    from confluent_kafka.admin import AdminClient
+
+    from ferry import protocol
+    from ferry.status_reader import StatusReader
+
+    client: dict[str, Any] = {"bootstrap.servers": run.bootstrap}
+    reader = StatusReader(client).start()
+    admin = AdminClient(client)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and proc.alive():
+            status = reader.get(connector_id)
+            paused = [t for t in status.tasks.values() if t.state == "PAUSED"] if status else []
+            if len(paused) >= tasks:
+                group = protocol.sink_group(connector_id)
+                described = admin.describe_consumer_groups([group])[group].result(10)
+                if str(described.state).endswith("STABLE") and len(described.members) == tasks:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"{connector_id}: not {tasks} paused tasks in a stable sink group "
+                           f"within {timeout:.0f}s: {reader.get(connector_id)}")
+    finally:
+        reader.stop()
 
 
 def _connect_worker_props(run: RunSpec) -> dict[str, str]:
@@ -267,6 +345,7 @@ class Raw(System):
 
 # The reference each Ferry system is compared with.
 REFERENCE = {"ferry": "connect", "ferry-distributed": "connect-distributed",
+             "ferry-distributed-nw": "connect-distributed",
              "ferry-distributed-eos": "connect-distributed-eos"}
 # Case 4: each exactly-once system and its at-least-once twin.
 EOS_TWIN = {"ferry-distributed-eos": "ferry-distributed",
@@ -281,8 +360,9 @@ def by_name(names: list[str]) -> list[System]:
     return [known[n] for n in names]
 
 
-SYSTEMS: list[System] = [FerryStandalone(), FerryDistributed(), ConnectStandalone(),
-                         ConnectDistributed(), Raw(), FerryDistributed(eos=True),
+SYSTEMS: list[System] = [FerryStandalone(), FerryDistributed(), FerryWorkerPerTask(),
+                         ConnectStandalone(), ConnectDistributed(), Raw(),
+                         FerryDistributed(eos=True),
                          ConnectDistributed(eos=True)]
 
 # Case 5's clusters add themselves to SYSTEMS (a plain import: works in either import order).

@@ -106,7 +106,7 @@ def _speed_up(cls: type[SourceRecord] | type[SinkRecord], post_init: str = "") -
     ``replace`` goes through :func:`dataclasses.replace`, which rebuilds the keyword
     arguments), several µs per record on CPython 3.11. These versions, generated once per
     class with the stores unrolled, write the slots through their descriptors instead, as
-    :mod:`ferry.connectors._fast` does: same keyword-only signature, defaults, errors for
+    :class:`SourceRecordBatch` does: same keyword-only signature, defaults, errors for
     missing or unknown arguments, and ``post_init`` (the class's ``__post_init__`` as code on
     the argument names) applied the same way. Records stay frozen to callers: assignment
     still raises :class:`dataclasses.FrozenInstanceError`.

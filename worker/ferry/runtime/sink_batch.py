@@ -4,7 +4,7 @@ The careful path (``SinkTaskRunner._deliver``) converts each message inside its 
 tracking which stage it is in so a failure names the stage and the record. That bookkeeping,
 the keyword-argument ``SinkRecord(...)`` and one ``SchemaAndValue`` per converter call cost
 about 2 µs a record, more than everything else the runner does. :class:`BatchReader` converts
-a batch without them: slots stored through their descriptors (as ``ferry.connectors._fast``
+a batch without them: slots stored through their descriptors (as ``SourceRecordBatch``
 does for sources) and, for the built-in String and ByteArray converters, whose schema never
 varies, the decode alone. It has no side effects, so when anything in a batch is unusual (a
 consumer error, a value that does not convert) it raises and the runner converts that batch
