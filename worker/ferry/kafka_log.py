@@ -20,6 +20,22 @@ log = logging.getLogger(__name__)
 RecordHandler = Callable[[bytes | None, bytes | None], None]
 
 
+def consume_available(consumer: Any, max_messages: int, timeout: float) -> list[Any]:
+    """What the consumer has, up to ``max_messages``, as soon as there is anything (waiting at
+    most ``timeout`` for a first message): Kafka Connect's ``poll`` semantics.
+
+    ``Consumer.consume(n, timeout)`` alone returns only once it holds ``n`` messages or the
+    timeout passed, so a quiet topic costs the whole timeout per call.
+    """
+    messages: list[Any] = consumer.consume(max_messages, timeout=0)
+    if messages:
+        return messages
+    messages = consumer.consume(1, timeout=timeout)
+    if messages and max_messages > 1:
+        messages.extend(consumer.consume(max_messages - 1, timeout=0))
+    return messages
+
+
 class TopicFollower:
     def __init__(self, client_config: Mapping[str, Any], topic: str, on_record: RecordHandler,
                  name: str = "") -> None:
@@ -55,7 +71,7 @@ class TopicFollower:
             consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in partitions])
             at_end: set[int] = set()
             while not self._stop.is_set():
-                for message in consumer.consume(1000, timeout=0.2):
+                for message in consume_available(consumer, 1000, timeout=0.2):
                     error = message.error()
                     if error is not None:
                         if error.code() == error._PARTITION_EOF:
@@ -152,7 +168,7 @@ def _read_once(client_config: Mapping[str, Any], topic: str, wanted: Callable[[b
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
         deadline = time.monotonic() + 2 * timeout
         while ends and time.monotonic() < deadline:
-            for message in consumer.consume(1000, timeout=0.5):
+            for message in consume_available(consumer, 1000, timeout=0.5):
                 partition = message.partition() or 0
                 error, key, offset = message.error(), message.key(), message.offset()
                 if error is None and key is not None and wanted(key):

@@ -18,6 +18,7 @@ from ferry.api.converter import SchemaAndValue
 from ferry.api.errors import RetriableError
 from ferry.api.records import SinkRecord, TopicPartition
 from ferry.api.task import SinkTask, SinkTaskContext
+from ferry.kafka_log import consume_available
 from ferry.runtime.conversion import Converters
 from ferry.runtime.dead_letter import DeadLetterReporter
 from ferry.runtime.errors import ErrorPolicy, FailedRecord, Stage, TaskFailed
@@ -153,7 +154,7 @@ class SinkTaskRunner(TaskRunner):
         if self._retry_batch is not None:
             self._retry_put()
         else:
-            messages = self._consumer.consume(self.max_batch, timeout=0.5)
+            messages = consume_available(self._consumer, self.max_batch, timeout=0.5)
             if messages:
                 self._deliver(messages)
         if self.commit_requested or time.monotonic() >= self._next_commit:
