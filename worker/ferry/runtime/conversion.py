@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ferry.api.config import subset
-from ferry.api.converter import Converter, HeaderConverter
+from ferry.api.converter import Converter, HeaderConverter, SchemaAndValue
 from ferry.api.errors import ConfigError
 from ferry.runtime.plugins import PluginKind, resolve
 
@@ -57,3 +57,25 @@ def build_chain(config: Mapping[str, Any]) -> Any:
     if not config.get("transforms"):
         return None
     return TransformationChain.from_config(config, resolve)
+
+
+def builtin_method(converter: Converter, name: str) -> bool:
+    """Whether ``converter``'s method ``name`` is a built-in converter's own (ByteArray, Json,
+    String; not overridden by a subclass), so the runtime may rely on what it does."""
+    from ferry.converters.bytes import ByteArrayConverter
+    from ferry.converters.json import JsonConverter
+    from ferry.converters.string import StringConverter
+
+    method = getattr(type(converter), name, None)
+    return any(method is getattr(builtin, name)
+               for builtin in (ByteArrayConverter, JsonConverter, StringConverter))
+
+
+def null_to_connect(converter: Converter) -> SchemaAndValue | None:
+    """What ``converter`` makes of null bytes, if that is known not to vary, else ``None``.
+
+    The built-in converters map ``None`` to one constant (whatever their configuration and
+    topic), so the runners can skip the call per record; any other converter (or one that
+    overrides ``to_connect``) is called as usual.
+    """
+    return converter.to_connect("", None) if builtin_method(converter, "to_connect") else None

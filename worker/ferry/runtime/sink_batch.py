@@ -22,6 +22,7 @@ from ferry.api.records import SinkRecord
 from ferry.api.schema import Schema
 from ferry.converters.bytes import ByteArrayConverter
 from ferry.converters.string import StringConverter
+from ferry.runtime.conversion import null_to_connect
 
 # The last offset read per (topic, partition) of a batch.
 LastOffsets = dict[tuple[str, int], int]
@@ -49,10 +50,9 @@ class _Reader:
         elif method is ByteArrayConverter.to_connect:
             self.schema = converter.to_connect("", None).schema
             self.decode = _same
-        # What None (a tombstone, a keyless record) becomes: a constant for the built-ins (for
-        # any other converter ``convert`` is called with None instead, and this is unused).
-        self.null = (converter.to_connect("", None) if self.decode is not None
-                     else SchemaAndValue(None, None))
+        # What None (a tombstone, a keyless record) becomes, used with ``decode`` (without
+        # it, ``convert`` is called with None instead).
+        self.null = null_to_connect(converter) or SchemaAndValue(None, None)
 
 
 def _same(data: bytes) -> bytes:

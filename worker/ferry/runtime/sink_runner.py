@@ -14,12 +14,11 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ferry.api.converter import SchemaAndValue
 from ferry.api.errors import RetriableError
 from ferry.api.records import SinkRecord, TopicPartition
 from ferry.api.task import SinkTask, SinkTaskContext
 from ferry.kafka_log import consume_available
-from ferry.runtime.conversion import Converters
+from ferry.runtime.conversion import Converters, null_to_connect
 from ferry.runtime.dead_letter import DeadLetterReporter
 from ferry.runtime.errors import ErrorPolicy, FailedRecord, Stage, TaskFailed
 from ferry.runtime.sink_batch import BatchReader, LastOffsets, Unusual
@@ -229,7 +228,7 @@ class SinkTaskRunner(TaskRunner):
         # The last offset per (topic, partition); TopicPartition keys are built once per batch.
         last: LastOffsets = {}
         key_conv = self.converters.key.to_connect
-        null_key = _null_key(self.converters.key)
+        null_key = null_to_connect(self.converters.key)
         value_conv = self.converters.value.to_connect
         chain = self.chain
         for message in messages:
@@ -418,21 +417,3 @@ class SinkTaskRunner(TaskRunner):
                 if self.dead_letter is not None:
                     self.dead_letter.close()
 
-
-def _null_key(converter: Any) -> SchemaAndValue | None:
-    """What ``converter`` makes of a null key, if that is known not to vary, else ``None``.
-
-    The built-in converters map ``None`` to one constant (whatever their configuration and
-    topic), so the runner can skip the call per record; for any other converter (or one
-    that overrides ``to_connect``) it is called as usual.
-    """
-    from ferry.converters.bytes import ByteArrayConverter
-    from ferry.converters.json import JsonConverter
-    from ferry.converters.string import StringConverter
-
-    to_connect = getattr(type(converter), "to_connect", None)
-    for builtin in (ByteArrayConverter, JsonConverter, StringConverter):
-        if to_connect is builtin.to_connect:
-            null: SchemaAndValue = builtin.to_connect(converter, "", None)
-            return null
-    return None

@@ -17,6 +17,7 @@ from typing import Any
 from ferry.api.converter import Converter
 from ferry.api.schema import Schema
 from ferry.converters.string import StringConverter
+from ferry.runtime.conversion import builtin_method
 
 ConvertAll = Callable[[str, "Schema | None", Sequence[Any]], list[bytes | None]]
 
@@ -42,9 +43,4 @@ def none_converts_alike(converter: Converter) -> bool:
     """Whether ``converter`` turns a missing value (a batch without keys) into the same bytes
     for every record of a batch: true of the built-in converters, whose ``from_connect`` of
     None depends only on the schema, so the runner converts it once per batch."""
-    from ferry.converters.bytes import ByteArrayConverter
-    from ferry.converters.json import JsonConverter
-
-    method = getattr(type(converter), "from_connect", None)
-    return any(method is builtin.from_connect
-               for builtin in (ByteArrayConverter, JsonConverter, StringConverter))
+    return builtin_method(converter, "from_connect")
