@@ -5,7 +5,7 @@ as it can (the same producer settings as Ferry and Kafka Connect) and then waits
 stopped; ``python -m bench.raw sink --topic T --file F --group G [--tasks N] [--json]``
 consumes the topic and appends each value as a line (``--tasks N``: N consumer processes in
 one group, appending to the same file with O_APPEND). ``--json`` does what case 3's
-converter and transforms do, by hand with the ``json`` module.
+converter and transforms do, by hand with orjson (the library Ferry's JsonConverter reads with).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 from typing import Any
+
+import orjson
 
 from bench.settings import MAX_POLL_RECORDS, librdkafka_consumer, librdkafka_producer
 
@@ -39,7 +41,7 @@ def _source(args: argparse.Namespace) -> int:
         {"field": "text", "type": "string", "optional": False},
         {"field": "topic", "type": "string", "optional": True},
         {"field": "origin", "type": "string", "optional": True}]}, separators=(",", ":"))
-    head, dumps = '{"schema":' + schema + ',"payload":', json.dumps
+    head, dumps = ('{"schema":' + schema + ',"payload":').encode(), orjson.dumps
     rest = b""
     with open(args.file, "rb") as handle:
         while not _STOP:
@@ -52,7 +54,7 @@ def _source(args: argparse.Namespace) -> int:
                 value: bytes = line
                 if args.json:
                     payload = {"text": line.decode(), "topic": topic, "origin": "ferry-bench"}
-                    value = (head + dumps(payload, separators=(",", ":")) + "}").encode()
+                    value = head + dumps(payload) + b"}"
                 while True:
                     try:
                         produce(topic, value)
@@ -72,7 +74,7 @@ def _sink_task(args: argparse.Namespace) -> int:
                          "enable.auto.commit": True, **librdkafka_consumer()})
     consumer.subscribe([args.topic])
     fd = os.open(args.file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    loads, dumps = json.loads, json.dumps
+    loads, dumps = orjson.loads, orjson.dumps
     try:
         while not _STOP:
             messages = consumer.consume(MAX_POLL_RECORDS, timeout=0.5)
@@ -89,7 +91,7 @@ def _sink_task(args: argparse.Namespace) -> int:
                     payload["kafka_offset"] = m.offset()
                     del payload["secret"]
                     payload["user"] = payload.pop("name")
-                    lines.append(dumps(payload, separators=(",", ":")).encode())
+                    lines.append(dumps(payload))
             else:
                 lines = [m.value() or b"" for m in messages if not m.error()]
             if lines:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,21 @@ def test_value_types_are_written_like_kafka_connect_or_as_json(tmp_path: Path) -
         "é".encode(), b"\xffraw", b"null", b"true", b"false", b"42", b"1.5",
         '{"id":1,"name":"ü","tags":["x"]}'.encode(), b"[1,2]", b"",
     ]
+
+
+@pytest.mark.parametrize("value", [
+    {"id": 1, "name": "ü", "nested": {"a": [1.5, True, "x\u0001"]}},
+    {"nan": float("nan"), "inf": float("-inf")},  # orjson would write null
+    {"big": 2**70, "negative": -(2**63) - 1},  # orjson refuses
+    {1: "int key"},
+    {"surrogate": "\ud800"},
+    {"when": dt.datetime(2020, 1, 2, 3, 4, 5), "day": dt.date(2020, 1, 2),
+     "amount": decimal.Decimal("1.50"), "raw": b"\x00"},
+    [None, {"a": None}],
+])
+def test_json_lines_are_what_the_stdlib_encoder_writes(value: Any) -> None:
+    expected = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    assert file_sink.line_bytes(value) == expected.encode("utf-8", "replace")
 
 
 def test_all_bytes_batches_are_written_as_they_are(tmp_path: Path) -> None:

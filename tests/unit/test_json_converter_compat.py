@@ -13,6 +13,7 @@ import decimal
 
 import pytest
 
+from ferry.api.errors import DataError
 from ferry.api.schema import (
     BOOLEAN,
     BYTES,
@@ -216,3 +217,76 @@ def test_reading_the_same_schema_text_reuses_the_parsed_schema() -> None:
     second = c.to_connect("t", b'{"schema":{"type":"int32","optional":false},"payload":2}')
     assert first.schema is second.schema
     assert (first.value, second.value) == (1, 2)
+
+
+# Reading goes through orjson once a schema text is known, and through the stdlib decoder
+# otherwise; each message below is read both ways and must give the same answer (or the same
+# error) as the stdlib alone. The first message of a schema always takes the stdlib path.
+_SCHEMALESS = b'{"schema":null,"payload":%s}'
+_STRUCT = (b'{"schema":{"type":"struct","fields":[{"type":"int64","optional":true,"field":"n"},'
+           b'{"type":"string","optional":true,"field":"s"}],"optional":false},"payload":%s}')
+_ORJSON_EDGES = [
+    b"123456789012345678901234567890",  # beyond 64 bits: orjson would give a float
+    b"-9223372036854775809",  # below int64: the same
+    b"18446744073709551615",
+    b"1.000000000000000000000000001",
+    b"[1,2.5,-0,1e5,true,null]",
+    b'{"a":1,"a":2}',  # duplicate member: the last wins in both
+    b'"\\ud800"',  # a lone surrogate escape: the stdlib keeps it, orjson refuses
+    b'"caf\xc3\xa9 \\u00e9 \\n"',
+    b"NaN",  # not JSON; the stdlib reads it
+    b'{"x":1} ',
+]
+
+
+def _stdlib_read(config: dict[str, str], message: bytes) -> object:
+    c = converter(**config)
+    c._read_fast = lambda data: None  # type: ignore[method-assign]
+    try:
+        result = c.to_connect("t", message)
+    except Exception as exc:  # noqa: BLE001 - the error is the answer compared
+        return (type(exc), str(exc))
+    return (result.schema, repr(result.value))
+
+
+def _read_warm(config: dict[str, str], warm: bytes, message: bytes) -> object:
+    c = converter(**config)
+    c.to_connect("t", warm)
+    assert c._read_fast(warm) is not None  # the schema is known: orjson reads it
+    try:
+        result = c.to_connect("t", message)
+    except Exception as exc:  # noqa: BLE001
+        return (type(exc), str(exc))
+    return (result.schema, repr(result.value))
+
+
+@pytest.mark.parametrize("payload", _ORJSON_EDGES)
+def test_fast_reading_agrees_with_the_stdlib_schemaless_envelope(payload: bytes) -> None:
+    message = _SCHEMALESS % payload
+    assert _read_warm({}, _SCHEMALESS % b"1", message) == _stdlib_read({}, message)
+
+
+@pytest.mark.parametrize("payload", _ORJSON_EDGES)
+def test_fast_reading_agrees_with_the_stdlib_without_schemas(payload: bytes) -> None:
+    config = {"schemas.enable": "false"}
+    assert _read_warm(config, b"1", payload) == _stdlib_read(config, payload)
+
+
+@pytest.mark.parametrize("payload", [
+    b'{"n":123456789012345678901234567890,"s":"x"}',
+    b'{"n":-5,"s":"\\ud800"}',
+    b'{"n":1,"s":"a"},"extra":1',  # another member after the payload
+    b'{"n":1,"s":"a"}  ',
+    b'{"n":1.5,"s":"a"}',  # a float for int64: the reader's error either way
+    b'{"n":1,"s":"a"',  # truncated
+])
+def test_fast_reading_agrees_with_the_stdlib_for_a_struct(payload: bytes) -> None:
+    message = _STRUCT % payload
+    assert _read_warm({}, _STRUCT % b"{}", message) == _stdlib_read({}, message)
+
+
+def test_invalid_utf8_is_a_data_error_on_the_fast_path_too() -> None:
+    c = converter()
+    c.to_connect("t", _SCHEMALESS % b"null")
+    with pytest.raises(DataError, match="serialization error"):
+        c.to_connect("t", _SCHEMALESS % b'"\xff"')

@@ -22,6 +22,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+import orjson
+
 from ferry.api import (
     ConfigDef,
     ConfigType,
@@ -52,6 +54,25 @@ CONFIG_DEF = (
 # What json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str) does, with
 # the encoder built once instead of per record (encode() keeps no state between calls).
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+# orjson writes the same (up to a float's exponent: 1e-7, not 1e-07) several times faster; it
+# hands dates and dataclasses to ``str`` like the stdlib when told to.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _json_line(value: Any) -> bytes:
+    """A dict or list as one line of compact JSON.
+
+    orjson writes NaN and infinities as ``null`` and refuses integers beyond 64 bits, keys
+    that are not strings and lone surrogates: a line with ``null`` in it, and every refusal,
+    is written by the stdlib encoder instead, so no value is lost on the fast path.
+    """
+    try:
+        out = orjson.dumps(value, default=str, option=_ORJSON_OPTIONS)
+    except TypeError:
+        out = b"null"
+    if b"null" in out:
+        return _encode_json(value).encode("utf-8", "replace")
+    return out
 
 
 def line_bytes(value: Any) -> bytes:
@@ -65,7 +86,7 @@ def line_bytes(value: Any) -> bytes:
     if isinstance(value, bool):
         return b"true" if value else b"false"
     if isinstance(value, dict | list | tuple):
-        return _encode_json(value).encode("utf-8", "replace")
+        return _json_line(value)
     return str(value).encode("utf-8", "replace")
 
 

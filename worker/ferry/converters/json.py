@@ -4,6 +4,11 @@ With ``schemas.enable=true`` (the default) every message is an envelope
 ``{"schema":{...},"payload":...}``; with ``false`` it is the plain JSON value and reading
 yields no schema. Derived work is cached: the envelope's schema text and the compiled
 writer per schema object (by identity), and the parsed schema per schema text.
+
+Reading parses with orjson where it gives exactly what the standard library's decoder gives,
+and with the standard library otherwise: orjson turns integers beyond 64 bits into floats,
+has no exact decimals and refuses ``NaN``; those messages (and anything orjson rejects) take
+the stdlib path, which also words the errors.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+import orjson
 
 from ferry.api.config import ConfigDef, ConfigType, Importance, at_least, one_of
 from ferry.api.converter import Converter, HeaderConverter, SchemaAndValue
@@ -33,6 +40,12 @@ _FLOAT_DECODER = json.JSONDecoder()
 # Decimals in NUMERIC form must not pass through a float on the way in.
 _DECIMAL_DECODER = json.JSONDecoder(parse_float=decimal.Decimal)
 _RECENT = 8  # schema texts tried by prefix before parsing the schema member
+_PREFIX_BYTES = _PREFIX.encode()
+_PAYLOAD_BYTES = _PAYLOAD.encode()
+# orjson reads integers outside [-2**63, 2**64) as floats; no run of 18 digits can be one.
+# (translate + find is ten times faster than a regular expression for the same search.)
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_LONG_DIGITS = b"0" * 19
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +58,7 @@ class _Outgoing:
 @dataclass(frozen=True, slots=True)
 class _Incoming:
     text: str  # the schema member exactly as it appeared on the wire
+    raw: bytes  # the same, encoded
     schema: Schema | None
     read: Reader | None
     decoder: json.JSONDecoder
@@ -114,6 +128,9 @@ class JsonConverter(Converter, HeaderConverter):
     def to_connect(self, topic: str, data: bytes | None) -> SchemaAndValue:
         if data is None:
             return SchemaAndValue(None, None)
+        fast = self._read_fast(data)
+        if fast is not None:
+            return fast
         try:
             text = data.decode()
         except UnicodeDecodeError as exc:
@@ -130,6 +147,35 @@ class JsonConverter(Converter, HeaderConverter):
             if fast is not None:
                 return fast
         return self._read_any(text)
+
+    def _read_fast(self, data: bytes) -> SchemaAndValue | None:
+        """orjson on the bytes when the answer is certain to be the stdlib's; else None.
+
+        With schemas, only an envelope whose schema member is one of the recent ones is read
+        here (the stdlib path parses and remembers a new one): everything between
+        ``,"payload":`` and the closing brace must then be one JSON value, or the envelope
+        has other members and the stdlib path reports it.
+        """
+        if not self._schemas_enabled:
+            value = _orjson_or_none(data, data)
+            return None if value is _UNREAD else SchemaAndValue(None, value)
+        if not data.startswith(_PREFIX_BYTES):
+            return None
+        start = len(_PREFIX_BYTES)
+        for entry in self._recent:
+            if data.startswith(entry.raw, start):
+                break
+        else:
+            return None
+        at = start + len(entry.raw)
+        end = len(data.rstrip())
+        if (entry.decoder is _DECIMAL_DECODER or not data.startswith(_PAYLOAD_BYTES, at)
+                or data[end - 1:end] != b"}"):
+            return None
+        value = _orjson_or_none(data, memoryview(data)[at + len(_PAYLOAD_BYTES):end - 1])
+        if value is _UNREAD:
+            return None
+        return SchemaAndValue(entry.schema, value if entry.read is None else entry.read(value))
 
     def _read_compact(self, text: str) -> SchemaAndValue | None:
         """The envelope as Kafka Connect writes it: no whitespace, schema then payload."""
@@ -180,7 +226,7 @@ class JsonConverter(Converter, HeaderConverter):
             node = _FLOAT_DECODER.decode(schema_text)
         schema = schema_from_json(node, read_default)
         entry = _Incoming(
-            schema_text, schema,
+            schema_text, schema_text.encode(), schema,
             None if schema is None else compile_reader(schema, self._replace_null),
             _DECIMAL_DECODER if has_decimal(schema) else _FLOAT_DECODER,
         )
@@ -203,6 +249,20 @@ class JsonConverter(Converter, HeaderConverter):
 
     def to_connect_header(self, topic: str, key: str, data: bytes | None) -> SchemaAndValue:
         return self.to_connect(topic, data)
+
+
+_UNREAD: Any = object()
+
+
+def _orjson_or_none(data: bytes, body: bytes | memoryview) -> Any:
+    """The JSON value of ``body`` (a part of ``data``) by orjson, or ``_UNREAD`` where it
+    might differ from json's."""
+    if _LONG_DIGITS in data.translate(_DIGITS_AS_ZERO):
+        return _UNREAD
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return _UNREAD
 
 
 def _serialization_error(exc: Exception) -> DataError:
