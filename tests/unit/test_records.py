@@ -53,6 +53,20 @@ def test_source_replace_and_equality() -> None:
     assert repr(copy).startswith("SourceRecord(source_partition={'f': 'a'}")
 
 
+def test_with_value_and_with_key_are_replace_of_one_side() -> None:
+    sink = _sink(key=b"k", headers=(("h", b"1"),), timestamp=3, topic="routed",
+                 original_topic="t", original_partition=0)
+    assert sink.with_value(STRING, "v") == sink.replace(value_schema=STRING, value="v")
+    assert sink.with_key(INT64, 5) == sink.replace(key_schema=INT64, key=5)
+    assert sink.with_value(None, None).original_topic == "t"
+    source = SourceRecord(source_partition={"f": "a"}, source_offset={"p": 1}, topic="t",
+                          value="x", key=b"k", partition=1, timestamp=9)
+    assert source.with_value(STRING, "y") == source.replace(value_schema=STRING, value="y")
+    assert source.with_key(None, None) == source.replace(key_schema=None, key=None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        source.with_value(None, 1).value = 2  # type: ignore[misc]
+
+
 def test_a_source_record_batch_reads_as_constructed_records() -> None:
     partition = {"filename": "f"}
     batch = SourceRecordBatch(source_partition=partition, topic="t", values=["a", "b", "c"],

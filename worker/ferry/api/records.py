@@ -45,6 +45,14 @@ class SourceRecord:
         """A copy with ``changes`` applied (as :func:`dataclasses.replace`; made fast below)."""
         return dataclasses.replace(self, **changes)
 
+    def with_value(self, value_schema: Schema | None, value: Any) -> SourceRecord:
+        """A copy with the value and its schema replaced (what most transforms do)."""
+        return dataclasses.replace(self, value_schema=value_schema, value=value)
+
+    def with_key(self, key_schema: Schema | None, key: Any) -> SourceRecord:
+        """A copy with the key and its schema replaced."""
+        return dataclasses.replace(self, key_schema=key_schema, key=key)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SinkRecord:
@@ -76,6 +84,14 @@ class SinkRecord:
     def replace(self, **changes: Any) -> SinkRecord:
         """A copy with ``changes`` applied (as :func:`dataclasses.replace`; made fast below)."""
         return dataclasses.replace(self, **changes)
+
+    def with_value(self, value_schema: Schema | None, value: Any) -> SinkRecord:
+        """A copy with the value and its schema replaced (what most transforms do)."""
+        return dataclasses.replace(self, value_schema=value_schema, value=value)
+
+    def with_key(self, key_schema: Schema | None, key: Any) -> SinkRecord:
+        """A copy with the key and its schema replaced."""
+        return dataclasses.replace(self, key_schema=key_schema, key=key)
 
 
 ConnectRecord = SourceRecord | SinkRecord
@@ -130,8 +146,19 @@ def _speed_up(cls: type[SourceRecord] | type[SinkRecord], post_init: str = "") -
                    for f in fields)
     replace = (f"def replace(record, /, *, {', '.join(f'{f.name}=UNSET' for f in fields)}):\n"
                f"{keep}{post_init}    self = new(cls)\n{stores}    return self\n")
-    exec(compile(init + replace, f"<ferry.api.records.{cls.__name__}>", "exec"), env)
-    for name, doc in (("__init__", None), ("replace", cls.replace.__doc__)):
+    # with_value / with_key: a copy with one side changed, every other slot copied as it is
+    # (the record's own values already passed post_init). Attribute reads are the fast part.
+    sides = ""
+    for name, side in (("with_value", ("value_schema", "value")),
+                       ("with_key", ("key_schema", "key"))):
+        copies = "".join(f"    set_{f.name}(self, record.{f.name})\n"
+                         for f in fields if f.name not in side)
+        sides += (f"def {name}(record, {side[0]}, {side[1]}, /):\n    self = new(cls)\n{copies}"
+                  f"    set_{side[0]}(self, {side[0]})\n    set_{side[1]}(self, {side[1]})\n"
+                  "    return self\n")
+    exec(compile(init + replace + sides, f"<ferry.api.records.{cls.__name__}>", "exec"), env)
+    for name, doc in (("__init__", None), ("replace", cls.replace.__doc__),
+                      ("with_value", cls.with_value.__doc__), ("with_key", cls.with_key.__doc__)):
         function = env[name]
         function.__qualname__ = f"{cls.__qualname__}.{name}"
         function.__module__ = cls.__module__

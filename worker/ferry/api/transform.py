@@ -20,7 +20,8 @@ class Transformation(ABC, Generic[R]):
     """Turns one record into another, or into ``None`` to drop it.
 
     Subclasses declare ``config_def`` and implement :meth:`apply`. A transform must not
-    mutate the record it gets: records are frozen; return ``record.replace(...)``.
+    mutate the record it gets: records are frozen; return ``record.with_value(schema, value)``
+    (or ``with_key``, or ``record.replace(field=...)`` for anything else).
     """
 
     config_def: ClassVar[ConfigDef] = ConfigDef()

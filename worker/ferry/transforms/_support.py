@@ -1,34 +1,66 @@
 """What the built-in transforms share: the key/value side, requirement checks, schema caches.
 
 Kafka Connect writes each transform once and picks the key or the value in ``$Key`` and
-``$Value`` subclasses; here the subclass sets ``on_key`` and the helpers below read and
-replace that side. Derived schemas are cached by the identity of the input schema, so a
+``$Value`` subclasses; here the subclass of :class:`SideTransform` sets ``on_key`` and
+transforms that side. Derived schemas are cached by the identity of the input schema, so a
 stream of records with the same schema object builds its output schema once.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any
+from abc import abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 from ferry.api.errors import DataError
 from ferry.api.records import R
 from ferry.api.schema import Field, Schema, Type
+from ferry.api.transform import Transformation
+
+Side = tuple[Schema | None, Any]
+"""A key or a value with its schema."""
 
 
-def operating(record: R, on_key: bool) -> tuple[Schema | None, Any]:
-    """The schema and value a transform works on: the record's key or its value."""
-    if on_key:
-        return record.key_schema, record.key
-    return record.value_schema, record.value
+class SideTransform(Transformation[R]):
+    """A transform that changes only the key or only the value (and its schema).
+
+    Subclasses set ``on_key`` and implement :meth:`transform_side`; it may read the record's
+    other fields (topic, partition, offset, timestamp) but never changes them, so a chain
+    can run several of these on one side and build the new record once (see
+    ``TransformationChain``).
+    """
+
+    on_key: ClassVar[bool] = False
+
+    @abstractmethod
+    def transform_side(self, record: R, schema: Schema | None, value: Any) -> Side:
+        """The new schema and key (or value) of ``record``, given its current ones."""
+
+    def apply(self, record: R) -> R | None:
+        # A chain builds this once per transform; called directly, it is built per record.
+        return fused_side_transforms((self,))(record)
 
 
-def updated(record: R, on_key: bool, schema: Schema | None, value: Any) -> R:
-    """A copy of ``record`` with the key (or value) and its schema replaced."""
-    if on_key:
-        return record.replace(key_schema=schema, key=value)
-    return record.replace(value_schema=schema, value=value)
+def fused_side_transforms(transforms: Sequence[SideTransform[R]]) -> Callable[[R], R]:
+    """One function that applies ``transforms`` (all on the same side) in order and copies
+    the record once at the end, instead of once per transform."""
+    steps = tuple(t.transform_side for t in transforms)
+    on_key = transforms[0].on_key
+
+    def apply(record: R) -> R:
+        if on_key:
+            old_schema, old_value = record.key_schema, record.key
+        else:
+            old_schema, old_value = record.value_schema, record.value
+        schema, value = old_schema, old_value
+        for step in steps:
+            schema, value = step(record, schema, value)
+        if schema is old_schema and value is old_value:
+            return record
+        return record.with_key(schema, value) if on_key else record.with_value(schema, value)
+
+    return apply
 
 
 def type_name(value: Any) -> str:

@@ -20,7 +20,6 @@ from ferry.api.config import ConfigDef, ConfigType, Importance
 from ferry.api.errors import ConfigError, DataError
 from ferry.api.records import R
 from ferry.api.schema import Field, Schema, Type, copy_schema
-from ferry.api.transform import Transformation
 from ferry.converters import logical
 from ferry.converters.javatext import (
     MILLIS_PER_DAY,
@@ -31,11 +30,11 @@ from ferry.converters.javatext import (
 )
 from ferry.transforms._support import (
     SchemaCache,
-    operating,
+    Side,
+    SideTransform,
     parse_list,
     require_map,
     require_struct,
-    updated,
 )
 
 PURPOSE = "cast types"
@@ -200,7 +199,7 @@ def _target_schema(target: Type, source: Schema) -> Schema:
     return Schema(type=target, optional=source.optional, default=cast_default)
 
 
-class Cast(Transformation[R]):
+class Cast(SideTransform[R]):
     """Cast fields or the whole value.
 
     Example::
@@ -210,7 +209,6 @@ class Cast(Transformation[R]):
         transforms.types.spec=id:int64,price:string,active:boolean
     """
 
-    on_key: ClassVar[bool] = False
     config_def: ClassVar[ConfigDef] = ConfigDef().define(
         "spec", ConfigType.LIST, importance=Importance.HIGH,
         doc="List of fields and the type to cast them to of the form field1:type,field2:type "
@@ -222,22 +220,21 @@ class Cast(Transformation[R]):
         self._schemas = SchemaCache(self._derive)
         self._schemaless: dict[tuple[Type, type], Caster] = {}
 
-    def apply(self, record: R) -> R | None:
-        schema, value = operating(record, self.on_key)
+    def transform_side(self, record: R, schema: Schema | None, value: Any) -> Side:
         if value is None:
-            return record
+            return schema, value
         if schema is None:
-            return updated(record, self.on_key, None, self._apply_schemaless(value))
+            return None, self._apply_schemaless(value)
         derived = self._schemas.get(schema)
         new_schema, casters = derived
         if self._whole is not None:
-            return updated(record, self.on_key, new_schema, casters[""](value))
+            return new_schema, casters[""](value)
         struct = dict(require_struct(type(self).__name__, PURPOSE, schema, value))
         for name, cast in casters.items():
             item = struct.get(name)
             if item is not None:
                 struct[name] = cast(item)
-        return updated(record, self.on_key, new_schema, struct)
+        return new_schema, struct
 
     def _cast_schemaless(self, target: Type, value: Any) -> Any:
         key = (target, type(value))

@@ -29,6 +29,7 @@ from ferry.api.config import ConfigType, parse_value, subset
 from ferry.api.errors import ConfigError
 from ferry.api.records import R
 from ferry.api.transform import Predicate, Transformation
+from ferry.transforms._support import SideTransform, fused_side_transforms
 
 Resolver = Callable[[str, str], type[Any]]
 
@@ -49,8 +50,11 @@ class TransformationChain:
 
     def __init__(self, stages: list[Stage]) -> None:
         self.stages = tuple(stages)
-        self._plain = tuple(s.transform.apply for s in stages)
         self._all_plain = all(s.predicate is None for s in stages)
+        transforms = [s.transform for s in stages]
+        # Without predicates, runs of built-in transforms on one side fuse into one step.
+        self._plain = _fused(transforms) if self._all_plain else ()
+        self._applies = tuple(_fused([t])[0] for t in transforms)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], resolve: Resolver) -> TransformationChain:
@@ -74,10 +78,10 @@ class TransformationChain:
                 if current is None:
                     return None
             return current
-        for stage in self.stages:
+        for stage, apply_stage in zip(self.stages, self._applies, strict=True):
             if stage.predicate is not None and stage.predicate.test(record) == stage.negate:
                 continue
-            result = stage.transform.apply(record)
+            result = apply_stage(record)
             if result is None:
                 return None
             record = result
@@ -90,6 +94,24 @@ class TransformationChain:
         shared = {id(s.predicate): s.predicate for s in self.stages if s.predicate is not None}
         for predicate in shared.values():
             predicate.close()
+
+
+def _fused(transforms: list[Transformation[Any]]) -> tuple[Callable[[Any], Any], ...]:
+    """The ``apply`` of each transform, where consecutive built-in transforms of the same
+    side become one function that copies the record once (the same result, fewer copies)."""
+    applies: list[Callable[[Any], Any]] = []
+    run: list[SideTransform[Any]] = []
+    for transform in transforms:
+        if run and not (isinstance(transform, SideTransform) and transform.on_key == run[0].on_key):
+            applies.append(fused_side_transforms(run))
+            run = []
+        if isinstance(transform, SideTransform):
+            run.append(transform)
+        else:
+            applies.append(transform.apply)
+    if run:
+        applies.append(fused_side_transforms(run))
+    return tuple(applies)
 
 
 def _aliases(config: Mapping[str, Any], key: str, problems: dict[str, str]) -> list[str]:

@@ -14,8 +14,7 @@ from ferry.api.config import ConfigDef, ConfigType, Importance, non_empty, one_o
 from ferry.api.errors import ConfigError, DataError
 from ferry.api.records import R
 from ferry.api.schema import Schema, Type
-from ferry.api.transform import Transformation
-from ferry.transforms._support import SchemaCache, operating, require_map, updated
+from ferry.transforms._support import SchemaCache, Side, SideTransform, require_map
 
 PURPOSE = "field extraction"
 
@@ -48,7 +47,7 @@ def parse_path(path: str, version: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-class ExtractField(Transformation[R]):
+class ExtractField(SideTransform[R]):
     """Pull a single field out of a struct or map.
 
     Example::
@@ -58,7 +57,6 @@ class ExtractField(Transformation[R]):
         transforms.id.field=id
     """
 
-    on_key: ClassVar[bool] = False
     config_def: ClassVar[ConfigDef] = (
         ConfigDef()
         .define("field", ConfigType.STRING, importance=Importance.MEDIUM,
@@ -74,15 +72,14 @@ class ExtractField(Transformation[R]):
         self._path = parse_path(values["field"], values["field.syntax.version"].upper())
         self._schemas = SchemaCache(self._field_schema)
 
-    def apply(self, record: R) -> R | None:
-        schema, value = operating(record, self.on_key)
+    def transform_side(self, record: R, schema: Schema | None, value: Any) -> Side:
         if schema is None:
             if value is None:
-                return updated(record, self.on_key, None, None)
+                return None, None
             current: Any = require_map(type(self).__name__, PURPOSE, value)
             for name in self._path:
                 current = current.get(name) if isinstance(current, dict) else None
-            return updated(record, self.on_key, None, current)
+            return None, current
         field_schema: Schema = self._schemas.get(schema)
         if value is not None and not isinstance(value, dict):
             raise DataError(f"{type(self).__name__}: Only Struct objects supported for "
@@ -90,7 +87,7 @@ class ExtractField(Transformation[R]):
         current = value
         for name in self._path:
             current = current.get(name) if isinstance(current, dict) else None
-        return updated(record, self.on_key, field_schema, current)
+        return field_schema, current
 
     def _field_schema(self, schema: Schema) -> Schema:
         current = schema

@@ -12,11 +12,10 @@ from typing import Any, ClassVar
 from ferry.api.config import ConfigDef, ConfigType, Importance, non_empty
 from ferry.api.records import R
 from ferry.api.schema import Schema, struct
-from ferry.api.transform import Transformation
-from ferry.transforms._support import SchemaCache, operating, updated
+from ferry.transforms._support import SchemaCache, Side, SideTransform
 
 
-class HoistField(Transformation[R]):
+class HoistField(SideTransform[R]):
     """Wrap data in a single-field struct or map.
 
     Example::
@@ -26,7 +25,6 @@ class HoistField(Transformation[R]):
         transforms.wrap.field=line
     """
 
-    on_key: ClassVar[bool] = False
     config_def: ClassVar[ConfigDef] = ConfigDef().define(
         "field", ConfigType.STRING, importance=Importance.MEDIUM,
         doc="Field name for the single field that will be created in the resulting Struct or "
@@ -36,10 +34,9 @@ class HoistField(Transformation[R]):
         self._field: str = self.config_def.parse(config)["field"]
         self._schemas = SchemaCache(lambda schema: struct([(self._field, schema)]))
 
-    def apply(self, record: R) -> R | None:
-        schema, value = operating(record, self.on_key)
+    def transform_side(self, record: R, schema: Schema | None, value: Any) -> Side:
         new_schema: Schema | None = None if schema is None else self._schemas.get(schema)
-        return updated(record, self.on_key, new_schema, {self._field: value})
+        return new_schema, {self._field: value}
 
 
 class HoistFieldKey(HoistField[R]):

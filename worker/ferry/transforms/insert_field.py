@@ -25,16 +25,15 @@ from ferry.api.schema import (
     Type,
     primitive,
 )
-from ferry.api.transform import Transformation
 from ferry.converters.logical import millis_to_timestamp
 from ferry.transforms._support import (
     SchemaCache,
+    Side,
+    SideTransform,
     copy_basics,
-    operating,
     require_map,
     require_struct,
     type_name,
-    updated,
 )
 
 PURPOSE = "field insertion"
@@ -59,7 +58,7 @@ class _Spec:
         return _Spec(raw, True)
 
 
-class InsertField(Transformation[R]):
+class InsertField(SideTransform[R]):
     """Insert record metadata (and a static value) into a struct or map.
 
     Example::
@@ -70,7 +69,6 @@ class InsertField(Transformation[R]):
         transforms.meta.offset.field=source_offset!
     """
 
-    on_key: ClassVar[bool] = False
     config_def: ClassVar[ConfigDef] = (
         ConfigDef()
         .define("topic.field", ConfigType.STRING, None, Importance.MEDIUM,
@@ -101,16 +99,15 @@ class InsertField(Transformation[R]):
         self._static_value: str | None = values["static.value"]
         self._schemas = SchemaCache(self._derive_schema)
 
-    def apply(self, record: R) -> R | None:
-        schema, value = operating(record, self.on_key)
+    def transform_side(self, record: R, schema: Schema | None, value: Any) -> Side:
         if value is None:
-            return record
+            return schema, value
         if schema is None:
             base = require_map(type(self).__name__, PURPOSE, value)
-            return updated(record, self.on_key, None, self._insert(record, dict(base), False))
+            return None, self._insert(record, dict(base), False)
         struct = require_struct(type(self).__name__, PURPOSE, schema, value)
         new_schema: Schema = self._schemas.get(schema)
-        return updated(record, self.on_key, new_schema, self._insert(record, dict(struct), True))
+        return new_schema, self._insert(record, dict(struct), True)
 
     def _insert(self, record: R, target: dict[str, Any], typed: bool) -> dict[str, Any]:
         if self._topic is not None:

@@ -16,15 +16,14 @@ from ferry.api.config import ConfigDef, ConfigType, Importance, non_empty
 from ferry.api.errors import DataError
 from ferry.api.records import R
 from ferry.api.schema import DATE_NAME, DECIMAL_NAME, TIME_NAME, TIMESTAMP_NAME, Schema, Type
-from ferry.api.transform import Transformation
 from ferry.converters import logical
 from ferry.transforms._support import (
     SchemaCache,
-    operating,
+    Side,
+    SideTransform,
     parse_list,
     require_map,
     require_struct,
-    updated,
 )
 
 PURPOSE = "mask fields"
@@ -44,7 +43,7 @@ _PARSE_BY_TYPE: dict[Type, Callable[[str], Any]] = {
 }
 
 
-class MaskField(Transformation[R]):
+class MaskField(SideTransform[R]):
     """Mask sensitive fields.
 
     Example::
@@ -55,7 +54,6 @@ class MaskField(Transformation[R]):
         transforms.mask.replacement=****
     """
 
-    on_key: ClassVar[bool] = False
     config_def: ClassVar[ConfigDef] = (
         ConfigDef()
         .define("fields", ConfigType.LIST, importance=Importance.HIGH,
@@ -71,16 +69,15 @@ class MaskField(Transformation[R]):
         self._replacement: str | None = values["replacement"]
         self._schemas = SchemaCache(self._masks_for)
 
-    def apply(self, record: R) -> R | None:
-        schema, value = operating(record, self.on_key)
+    def transform_side(self, record: R, schema: Schema | None, value: Any) -> Side:
         if value is None:
-            return record
+            return schema, value
         if schema is None:
             source = dict(require_map(type(self).__name__, PURPOSE, value))
             for name in self._fields:
                 if name in source:
                     source[name] = self._mask_by_value(source[name])
-            return updated(record, self.on_key, None, source)
+            return None, source
         struct = dict(require_struct(type(self).__name__, PURPOSE, schema, value))
         masks: dict[str, Any] = self._schemas.get(schema)
         for name, mask in masks.items():
@@ -88,7 +85,7 @@ class MaskField(Transformation[R]):
                 if isinstance(mask, DataError):
                     raise mask
                 struct[name] = mask
-        return updated(record, self.on_key, schema, struct)
+        return schema, struct
 
     def _masks_for(self, schema: Schema) -> dict[str, Any]:
         """The masked value of each masked field (or the error masking it raises)."""

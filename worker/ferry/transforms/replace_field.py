@@ -14,21 +14,20 @@ from ferry.api.config import ConfigDef, ConfigType, Importance
 from ferry.api.errors import ConfigError
 from ferry.api.records import R
 from ferry.api.schema import Schema
-from ferry.api.transform import Transformation
 from ferry.transforms._support import (
     SchemaCache,
+    Side,
+    SideTransform,
     copy_basics,
-    operating,
     parse_list,
     require_map,
     require_struct,
-    updated,
 )
 
 PURPOSE = "field replacement"
 
 
-class ReplaceField(Transformation[R]):
+class ReplaceField(SideTransform[R]):
     """Filter or rename fields.
 
     Example::
@@ -39,7 +38,6 @@ class ReplaceField(Transformation[R]):
         transforms.tidy.renames=usr:user,ts:created_at
     """
 
-    on_key: ClassVar[bool] = False
     config_def: ClassVar[ConfigDef] = (
         ConfigDef()
         .define("exclude", ConfigType.LIST, [], Importance.MEDIUM,
@@ -73,10 +71,9 @@ class ReplaceField(Transformation[R]):
             return None
         return self._renames.get(name, name)
 
-    def apply(self, record: R) -> R | None:
-        schema, value = operating(record, self.on_key)
+    def transform_side(self, record: R, schema: Schema | None, value: Any) -> Side:
         if value is None:
-            return record
+            return schema, value
         if schema is None:
             source = require_map(type(self).__name__, PURPOSE, value)
             names = self._names
@@ -87,11 +84,11 @@ class ReplaceField(Transformation[R]):
                     target = names[name] = self._target(name)
                 if target is not None:
                     result[target] = item
-            return updated(record, self.on_key, None, result)
+            return None, result
         struct = require_struct(type(self).__name__, PURPOSE, schema, value)
         new_schema, pairs = self._schemas.get(schema)
         get = struct.get
-        return updated(record, self.on_key, new_schema, {new: get(old) for old, new in pairs})
+        return new_schema, {new: get(old) for old, new in pairs}
 
     def _derive(self, schema: Schema) -> tuple[Schema, list[tuple[str, str]]]:
         pairs = [(f.name, target) for f in schema.fields
