@@ -290,3 +290,16 @@ def test_invalid_utf8_is_a_data_error_on_the_fast_path_too() -> None:
     c.to_connect("t", _SCHEMALESS % b"null")
     with pytest.raises(DataError, match="serialization error"):
         c.to_connect("t", _SCHEMALESS % b'"\xff"')
+
+
+def test_struct_field_names_are_data_not_code() -> None:
+    # The struct reader is generated per schema; names must stay string literals.
+    names = ['q"uote', "it's", "new\nline", "back\\slash", "{v0}", "__import__('os')"]
+    schema = struct([(name, INT32) for name in names])
+    value = {name: i for i, name in enumerate(names)}
+    c = converter()
+    data = c.from_connect("t", schema, value)
+    assert c.to_connect("t", data).value == value
+    assert c.to_connect("t", data).value == value  # the second read takes the fast path
+    with pytest.raises(DataError, match="Structs should be encoded as JSON objects"):
+        c.to_connect("t", data.replace(b'"payload":{', b'"payload":[{')[:-1] + b"]}")

@@ -225,13 +225,27 @@ def _map_reader(schema: Schema, replace: bool) -> Reader:
 
 
 def _struct_reader(schema: Schema, replace: bool) -> Reader:
-    fields = [(f.name, compile_reader(f.schema, replace)) for f in schema.fields]
-
-    def read(value: Any) -> Any:
-        if not isinstance(value, dict):
-            raise DataError(
-                f"Structs should be encoded as JSON objects, but found {_json_kind(value)}")
-        get = value.get
-        return {name: r(get(name)) for name, r in fields}
-
+    """A reader generated for this struct's fields: one local per field, the exact-type test
+    inline, the dict built by one display (no per-field closure call in the common case)."""
+    env: dict[str, Any] = {"not_an_object": _not_an_object}
+    lines = ["def read(value):", "    if not isinstance(value, dict):",
+             "        not_an_object(value)", "    get = value.get"]
+    for i, f in enumerate(schema.fields):
+        env[f"read_{i}"] = _checked_reader(f.schema, replace)
+        exact = _EXACT_TYPES.get(f.schema.type) if logical.logical_kind(f.schema) is None else None
+        if exact is None:
+            lines.append(f"    v{i} = read_{i}(get({f.name!r}))")
+        else:
+            env[f"exact_{i}"] = exact
+            lines += [f"    v{i} = get({f.name!r})",
+                      f"    if type(v{i}) is not exact_{i}:", f"        v{i} = read_{i}(v{i})"]
+    items = ", ".join(f"{f.name!r}: v{i}" for i, f in enumerate(schema.fields))
+    lines.append(f"    return {{{items}}}")
+    exec(compile("\n".join(lines) + "\n", f"<json struct reader {schema.name or ''}>", "exec"),
+         env)
+    read: Reader = env["read"]
     return read
+
+
+def _not_an_object(value: Any) -> None:
+    raise DataError(f"Structs should be encoded as JSON objects, but found {_json_kind(value)}")
