@@ -65,6 +65,14 @@ def test_json_lines_are_what_the_stdlib_encoder_writes(value: Any) -> None:
     assert file_sink.line_bytes(value) == expected.encode("utf-8", "replace")
 
 
+def test_a_batch_of_dicts_is_one_json_line_each() -> None:
+    values = [{"id": 1}, {"nan": float("nan")}, {2: "int key"}, None, "text", [1]]
+    expected = b"".join(
+        (v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))).encode() + b"\n"
+        for v in values)
+    assert file_sink.batch_bytes(records(*values)) == expected
+
+
 def test_all_bytes_batches_are_written_as_they_are(tmp_path: Path) -> None:
     path = tmp_path / "out.txt"
     task = make_task(path)

@@ -150,6 +150,13 @@ def test_replace_field_with_schema(make: Callable[..., Record]) -> None:
     assert out.value_schema.name == "user"
 
 
+def test_replace_field_names_with_quotes_stay_names(make: Callable[..., Record]) -> None:
+    odd = struct([("it's", INT64), ('say "hi"', STRING), ("a\\b", STRING)])
+    t = configured(ReplaceFieldValue, renames="it's:id", exclude="a\\b")
+    out = t.apply(make(value={"it's": 1, 'say "hi"': "x", "a\\b": "y"}, value_schema=odd))
+    assert out.value == {"id": 1, 'say "hi"': "x"}
+
+
 def test_replace_field_deprecated_keys_and_key_side(make: Callable[..., Record]) -> None:
     t = configured(ReplaceFieldKey, blacklist="b", whitelist="a,b")
     assert t.apply(make(key={"a": 1, "b": 2, "c": 3}, value=1)).key == {"a": 1}

@@ -59,20 +59,24 @@ _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), defau
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
-def _json_line(value: Any) -> bytes:
-    """A dict or list as one line of compact JSON.
+def _json_line(value: Any, newline: bytes = b"") -> bytes:
+    """A dict or list as one line of compact JSON, followed by ``newline``.
 
     orjson writes NaN and infinities as ``null`` and refuses integers beyond 64 bits, keys
     that are not strings and lone surrogates: a line with ``null`` in it, and every refusal,
     is written by the stdlib encoder instead, so no value is lost on the fast path.
     """
     try:
-        out = orjson.dumps(value, default=str, option=_ORJSON_OPTIONS)
+        out = orjson.dumps(value, default=str,
+                           option=_ORJSON_NEWLINE if newline else _ORJSON_OPTIONS)
     except TypeError:
         out = b"null"
     if b"null" in out:
-        return _encode_json(value).encode("utf-8", "replace")
+        return _encode_json(value).encode("utf-8", "replace") + newline
     return out
+
+
+_ORJSON_NEWLINE = _ORJSON_OPTIONS | orjson.OPT_APPEND_NEWLINE
 
 
 def line_bytes(value: Any) -> bytes:
@@ -97,14 +101,27 @@ def batch_bytes(records: Sequence[SinkRecord]) -> bytes:
     raises TypeError at the first other type, and the batch takes the per-value path).
     """
     values = [r.value for r in records]
-    try:
-        return ("\n".join(values) + "\n").encode("utf-8", "replace")
-    except TypeError:
-        pass
-    try:
-        return b"\n".join(values) + b"\n"
-    except TypeError:
-        return b"".join([line_bytes(v) + b"\n" for v in values])
+    first = type(values[0]) if values else str
+    if first is str:
+        try:
+            return ("\n".join(values) + "\n").encode("utf-8", "replace")
+        except TypeError:
+            pass
+    elif first is bytes:
+        try:
+            return b"\n".join(values) + b"\n"
+        except TypeError:
+            pass
+    # Appended one by one, not joined from a list: orjson's output buffers, kept alive in a
+    # list, cost ~4 us each in fresh memory; freed at once they are reused (5.2 -> 0.7 us).
+    out = bytearray()
+    for value in values:
+        if type(value) is dict:
+            out += _json_line(value, b"\n")
+        else:
+            out += line_bytes(value)
+            out += b"\n"
+    return bytes(out)
 
 
 class FileStreamSinkTask(SinkTask):

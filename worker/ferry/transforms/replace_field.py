@@ -7,7 +7,7 @@ Kafka Connect's ``ReplaceField$Key`` / ``$Value``: ``exclude`` wins over ``inclu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from ferry.api.config import ConfigDef, ConfigType, Importance
@@ -86,15 +86,26 @@ class ReplaceField(SideTransform[R]):
                     result[target] = item
             return None, result
         struct = require_struct(type(self).__name__, PURPOSE, schema, value)
-        new_schema, pairs = self._schemas.get(schema)
-        get = struct.get
-        return new_schema, {new: get(old) for old, new in pairs}
+        new_schema, project = self._schemas.get(schema)
+        return new_schema, project(struct)
 
-    def _derive(self, schema: Schema) -> tuple[Schema, list[tuple[str, str]]]:
+    def _derive(self, schema: Schema) -> tuple[Schema, Callable[[dict[str, Any]], dict[str, Any]]]:
         pairs = [(f.name, target) for f in schema.fields
                  if (target := self._target(f.name)) is not None]
         by_name = {f.name: f.schema for f in schema.fields}
-        return copy_basics(schema, [(new, by_name[old]) for old, new in pairs]), pairs
+        return copy_basics(schema, [(new, by_name[old]) for old, new in pairs]), _projection(pairs)
+
+
+def _projection(pairs: list[tuple[str, str]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """``lambda struct: {new: struct.get(old) for old, new in pairs}``, generated as one dict
+    display (no comprehension frame and tuple unpacking per field). Names are repr()
+    literals."""
+    items = ", ".join(f"{new!r}: get({old!r})" for old, new in pairs)
+    env: dict[str, Any] = {}
+    exec(compile(f"def project(struct):\n    get = struct.get\n    return {{{items}}}\n",
+                 "<ReplaceField projection>", "exec"), env)
+    project: Callable[[dict[str, Any]], dict[str, Any]] = env["project"]
+    return project
 
 
 def _parse_renames(mappings: list[str]) -> dict[str, str]:
