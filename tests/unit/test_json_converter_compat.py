@@ -79,6 +79,15 @@ def test_control_characters_escape_with_upper_case_hex_like_jackson() -> None:
                    b'"payload":"a\\u001Fb\\n\\\\u001f"}')
 
 
+def test_struct_string_fields_escape_like_jackson_too() -> None:
+    schema = struct([("s", STRING), ("n", INT64), ("b", BOOLEAN)])
+    out = converter().from_connect("t", schema, {"s": "a\x1fb\n\\u001f", "n": -3, "b": True})
+    assert out is not None
+    assert out.endswith(b'"payload":{"s":"a\\u001Fb\\n\\\\u001f","n":-3,"b":true}}')
+    with pytest.raises(DataError, match="Invalid type for integer"):
+        converter().from_connect("t", schema, {"s": "x", "n": True, "b": True})
+
+
 def test_struct_with_optional_field_and_null() -> None:
     schema = struct([("id", INT32), ("name", OPTIONAL_STRING)], name="x")
     expected = (b'{"schema":{"type":"struct","fields":['
