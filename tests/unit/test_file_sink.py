@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from ferry.api import ConnectError, SinkRecord, SourceTaskContext, TopicPartition
+from ferry.api import (
+    ConnectError,
+    SinkRecord,
+    SinkRecordBatch,
+    SourceTaskContext,
+    TopicPartition,
+)
 from ferry.connectors import file_sink
 from ferry.connectors.file_sink import FileStreamSinkConnector, FileStreamSinkTask
 from ferry.connectors.file_source import FileStreamSourceTask
@@ -71,6 +77,14 @@ def test_a_batch_of_dicts_is_one_json_line_each() -> None:
         (v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))).encode() + b"\n"
         for v in values)
     assert file_sink.batch_bytes(records(*values)) == expected
+
+
+def test_a_lazy_batch_is_written_from_its_values_without_building_records() -> None:
+    def never() -> list[SinkRecord]:
+        raise AssertionError("records built")
+
+    batch = SinkRecordBatch(["a", "b"], never)
+    assert file_sink.batch_bytes(batch) == b"a\nb\n"
 
 
 def test_all_bytes_batches_are_written_as_they_are(tmp_path: Path) -> None:

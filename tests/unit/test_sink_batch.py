@@ -72,6 +72,29 @@ def test_fast_path_equals_the_careful_path(make: Any) -> None:
     assert last == {("orders", 0): 4, ("orders", 3): 7, ("payments", 0): 9}
 
 
+@pytest.mark.parametrize("make", [
+    lambda: (_configured(StringConverter(), is_key=True), _configured(StringConverter())),
+    lambda: (_configured(ByteArrayConverter(), is_key=True), _configured(ByteArrayConverter())),
+], ids=["string", "bytes"])
+@pytest.mark.parametrize("messages", [
+    MESSAGES,
+    [_message(i, b"v%d" % i) for i in range(5)],  # no key, no tombstone, one partition
+    [_message(0, None), _message(1, None, key=b"k")],  # tombstones only
+], ids=["mixed", "plain", "tombstones"])
+def test_a_lazy_batch_has_the_values_and_builds_the_same_records(
+        make: Any, messages: list[Any]) -> None:
+    key, value = make()
+    header = SimpleHeaderConverter()
+    reader = BatchReader(key, value, header)
+    assert reader.fixed_schemas
+    batch, last = reader.read_batch(messages)
+    careful = _careful(messages, key, value, header)
+    assert batch.values == [r.value for r in careful]
+    assert len(batch) == len(careful)
+    assert list(batch) == careful and batch[0] is batch[0]
+    assert last == reader.read(messages)[1]
+
+
 def test_converters_without_a_fixed_schema_are_called_per_record() -> None:
     key = _configured(StringConverter(), is_key=True)
     value = _configured(JsonConverter(), {"schemas.enable": "false"})

@@ -31,6 +31,7 @@ from ferry.api import (
     Importance,
     SinkConnector,
     SinkRecord,
+    SinkRecordBatch,
     SinkTask,
     TopicPartition,
 )
@@ -100,7 +101,8 @@ def batch_bytes(records: Sequence[SinkRecord]) -> bytes:
     The common all-``str`` and all-``bytes`` batches are joined by one C-level ``join`` (it
     raises TypeError at the first other type, and the batch takes the per-value path).
     """
-    values = [r.value for r in records]
+    values = records.values if isinstance(records, SinkRecordBatch) else [
+        r.value for r in records]
     first = type(values[0]) if values else str
     if first is str:
         try:

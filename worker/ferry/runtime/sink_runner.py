@@ -79,7 +79,7 @@ class SinkTaskRunner(TaskRunner):
         self._consumed: Offsets = {}   # next offset to read, per partition, after put()
         self._committed: Offsets = {}  # last committed next-offset per partition
         self._paused_by_task: set[TopicPartition] = set()
-        self._retry_batch: list[SinkRecord] | None = None
+        self._retry_batch: Sequence[SinkRecord] | None = None
         self._retry_offsets: Offsets = {}
         self._failed = False
         self._retry_backoff = 0.3
@@ -196,8 +196,12 @@ class SinkTaskRunner(TaskRunner):
             (self._consumer.pause if paused else self._consumer.resume)(partitions)
 
     def _deliver(self, messages: list[Any]) -> None:
+        records: Sequence[SinkRecord]
         try:
-            records, last = self._reader.read(messages)
+            if self.chain is None and self._reader.fixed_schemas:
+                records, last = self._reader.read_batch(messages)
+            else:
+                records, last = self._reader.read(messages)
         except Unusual:
             records, last = self._deliver_carefully(messages)
         else:
@@ -207,7 +211,7 @@ class SinkTaskRunner(TaskRunner):
         # Offsets count as consumed only once put() took the batch (see _put).
         self._put(records, {TopicPartition(t, p): o + 1 for (t, p), o in last.items()})
 
-    def _transform(self, messages: list[Any], records: list[SinkRecord]) -> list[SinkRecord]:
+    def _transform(self, messages: list[Any], records: Sequence[SinkRecord]) -> list[SinkRecord]:
         """The transform chain over a batch the fast path converted (one record per message)."""
         apply, out = self.chain.apply, []
         for message, record in zip(messages, records, strict=True):
@@ -268,7 +272,7 @@ class SinkTaskRunner(TaskRunner):
             last[(topic, partition)] = offset
         return records, last
 
-    def _put(self, records: list[SinkRecord], offsets: Offsets) -> None:
+    def _put(self, records: Sequence[SinkRecord], offsets: Offsets) -> None:
         started = time.perf_counter()
         try:
             self.task.put(records)
