@@ -16,7 +16,7 @@ from typing import Any
 import psutil
 import pytest
 
-from ferry.api import ConfigError, OffsetReader, SourceRecord, SourceTaskContext
+from ferry.api import ConfigError, OffsetReader, SourceRecord, SourceRecordBatch, SourceTaskContext
 from ferry.api.schema import BYTES, STRING
 from ferry.connectors.file_source import (
     FileStreamSourceConnector,
@@ -192,8 +192,30 @@ def test_chunk_boundaries_never_change_the_lines(tmp_path: Path, buffer: int,
 def test_split_helpers_agree_on_ascii_and_non_ascii() -> None:
     block = "a\nbé\n\nc\n".encode()
     assert complete_length(block + b"tail") == len(block)
-    lines, ends = split_lines(block, 10, as_text=True)
-    assert lines == ["a", "bé", "", "c"] and ends == [12, 16, 17, 19]
+    lines, ends, encoded = split_lines(block, 10, as_text=True)
+    assert lines == ["a", "bé", "", "c"] and ends == [12, 16, 17, 19] and not encoded
+    # ASCII text stays bytes: nothing to decode, and the converter need not encode it again.
+    assert split_lines(b"a\nbc\n", 0, as_text=True) == ([b"a", b"bc"], [2, 5], True)
+    assert split_lines(b"a\nbc\n", 0, as_text=False) == ([b"a", b"bc"], [2, 5], False)
+
+
+def test_ascii_text_is_passed_as_utf8_values_and_reads_as_str(tmp_path: Path) -> None:
+    path = tmp_path / "in.txt"
+    path.write_bytes(b"one\ntwo\n")
+    batch = make_task(path).poll()
+    assert isinstance(batch, SourceRecordBatch) and batch.utf8_values == [b"one", b"two"]
+    assert values(batch) == ["one", "two"] and batch.values == ["one", "two"]
+
+
+def test_a_batch_over_ascii_and_non_ascii_blocks_holds_str(tmp_path: Path) -> None:
+    # A 16-byte read buffer: the first block is ASCII, the next is not, one batch spans both.
+    path = tmp_path / "in.txt"
+    lines = ["ascii-1", "ascii-2", "naïve-3", "ascii-4", "ascii-5", "ünï-6"]
+    path.write_bytes("".join(f"{line}\n" for line in lines).encode())
+    records = drain(make_task(path, read_buffer_bytes=16, batch_size=4))
+    assert values(records) == lines
+    assert all(isinstance(v, str) for v in values(records))
+    assert positions(records)[-1] == path.stat().st_size
 
 
 def test_batch_size_bounds_each_poll(tmp_path: Path) -> None:

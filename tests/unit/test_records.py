@@ -85,6 +85,21 @@ def test_a_source_record_batch_reads_as_constructed_records() -> None:
         batch[0].value = "x"  # type: ignore[misc]
 
 
+def test_a_source_record_batch_of_utf8_values_decodes_them_on_access() -> None:
+    batch = SourceRecordBatch(source_partition={}, topic="t", utf8_values=[b"a", "é".encode()],
+                              offsets=[{"p": 1}, {"p": 2}], value_schema=STRING)
+    assert len(batch) == 2 and batch.utf8_values == [b"a", b"\xc3\xa9"]
+    assert batch.values == ["a", "é"]
+    assert batch == [SourceRecord(source_partition={}, source_offset={"p": n}, topic="t",
+                                  value=v, value_schema=STRING) for n, v in ((1, "a"), (2, "é"))]
+    with pytest.raises(ValueError, match="either values or utf8_values"):
+        SourceRecordBatch(source_partition={}, topic="t", offsets=[])
+    with pytest.raises(ValueError, match="either values or utf8_values"):
+        SourceRecordBatch(source_partition={}, topic="t", values=[], utf8_values=[], offsets=[])
+    with pytest.raises(ValueError, match="one offset"):
+        SourceRecordBatch(source_partition={}, topic="t", utf8_values=[b"x"], offsets=[])
+
+
 def test_a_source_record_batch_without_keys_and_with_bad_lengths() -> None:
     batch = SourceRecordBatch(source_partition={}, topic="t", values=[b"x"],
                               offsets=[{"seq": 0}])

@@ -188,14 +188,10 @@ class _BuiltOnAccess(Sequence[_Record]):
     objects by :meth:`records` the first time anything reads it as a sequence."""
 
     __slots__ = ()
-    values: Sequence[Any]
 
     @abstractmethod
     def records(self) -> list[_Record]:
         """The batch as a list of records (built once)."""
-
-    def __len__(self) -> int:
-        return len(self.values)
 
     @overload
     def __getitem__(self, index: int) -> _Record: ...
@@ -228,6 +224,11 @@ class SourceRecordBatch(_BuiltOnAccess[SourceRecord]):
     a test) gets ordinary ``SourceRecord`` objects, made on first access and equal to ones
     built with the constructor. The records have no headers, partition or timestamp.
 
+    Text the task holds as UTF-8 bytes (lines read from a file) may be passed as
+    ``utf8_values`` instead of ``values``, which are then decoded only if something needs
+    them: with StringConverter in UTF-8 and no transforms, the runtime produces the bytes as
+    they are. They must be valid UTF-8.
+
     Example::
 
         return SourceRecordBatch(source_partition={"file": path}, topic=topic,
@@ -237,29 +238,45 @@ class SourceRecordBatch(_BuiltOnAccess[SourceRecord]):
 
     __slots__ = (
         "_records",
+        "_values",
         "key_schema",
         "keys",
         "offsets",
         "source_partition",
         "topic",
+        "utf8_values",
         "value_schema",
-        "values",
     )
 
     def __init__(self, *, source_partition: Mapping[str, Any], topic: str,
-                 values: Sequence[Any], offsets: Sequence[Mapping[str, Any]],
+                 values: Sequence[Any] | None = None, offsets: Sequence[Mapping[str, Any]],
                  keys: Sequence[Any] | None = None, key_schema: Schema | None = None,
-                 value_schema: Schema | None = None) -> None:
-        if len(offsets) != len(values) or (keys is not None and len(keys) != len(values)):
+                 value_schema: Schema | None = None,
+                 utf8_values: Sequence[bytes] | None = None) -> None:
+        if (values is None) == (utf8_values is None):
+            raise ValueError("a SourceRecordBatch needs either values or utf8_values")
+        count = len(values if values is not None else utf8_values)  # type: ignore[arg-type]
+        if len(offsets) != count or (keys is not None and len(keys) != count):
             raise ValueError("a SourceRecordBatch needs one offset (and key) per value")
         self.source_partition = source_partition
         self.topic = topic
-        self.values = values
+        self._values = values
+        self.utf8_values = utf8_values
         self.offsets = offsets
         self.keys = keys
         self.key_schema = key_schema
         self.value_schema = value_schema
         self._records: list[SourceRecord] | None = None
+
+    @property
+    def values(self) -> Sequence[Any]:
+        """The values (decoded from ``utf8_values`` on first access, when given so)."""
+        if self._values is None:
+            self._values = list(map(bytes.decode, self.utf8_values or ()))
+        return self._values
+
+    def __len__(self) -> int:
+        return len(self.offsets)
 
     def records(self) -> list[SourceRecord]:
         """The batch as a list of records (built once)."""
@@ -305,6 +322,9 @@ class SinkRecordBatch(_BuiltOnAccess[SinkRecord]):
             assert self._build is not None
             self._records, self._build = self._build(), None
         return self._records
+
+    def __len__(self) -> int:
+        return len(self.values)
 
 
     def __repr__(self) -> str:

@@ -93,8 +93,10 @@ def complete_length(data: bytes) -> int:
     return max(data.rfind(b"\n", 0, limit), data.rfind(b"\r", 0, limit)) + 1
 
 
-def split_lines(block: bytes, base: int, as_text: bool) -> tuple[list[Any], list[int]]:
-    """The lines of ``block`` (which ends with a terminator) and the file position after each.
+def split_lines(block: bytes, base: int, as_text: bool) -> tuple[list[Any], list[int], bool]:
+    """The lines of ``block`` (which ends with a terminator), the file position after each,
+    and whether the lines are text kept as its UTF-8 bytes (an ASCII block read as text:
+    nothing to decode, and StringConverter would only encode it again).
 
     Works on the whole block with C-level calls (split, decode, accumulate) rather than a
     Python loop per line; only blocks containing ``\\r`` take the slower regex path.
@@ -102,10 +104,10 @@ def split_lines(block: bytes, base: int, as_text: bool) -> tuple[list[Any], list
     if b"\r" not in block:
         lines: list[Any]
         raw: list[Any]
-        if as_text:
+        ascii_text = as_text and block.isascii()
+        if as_text and not ascii_text:
             lines = block.decode("utf-8", "replace").split("\n")
-            # Character counts equal byte counts only for ASCII; else count the bytes apart.
-            raw = lines if block.isascii() else block.split(b"\n")
+            raw = block.split(b"\n")  # character counts differ from byte counts
         else:
             lines = raw = block.split(b"\n")
         lines.pop()  # the empty piece after the final \n
@@ -113,12 +115,12 @@ def split_lines(block: bytes, base: int, as_text: bool) -> tuple[list[Any], list
         del ends[0]
         if raw is not lines:
             ends.pop()  # raw still has its trailing empty piece: its end is not a line end
-        return lines, ends
+        return lines, ends, ascii_text
     ends = [base + m.end() for m in _TERMINATOR.finditer(block)]
     chunks = block.splitlines()  # bytes.splitlines splits on exactly \n, \r\n and \r
     if as_text:
-        return [c.decode("utf-8", "replace") for c in chunks], ends
-    return chunks, ends
+        return [c.decode("utf-8", "replace") for c in chunks], ends, False
+    return chunks, ends, False
 
 
 class FileStreamSourceTask(SourceTask):
@@ -141,6 +143,7 @@ class FileStreamSourceTask(SourceTask):
         self._rest = b""          # bytes read after the last complete line
         self._consumed = 0        # file position after the last complete line read
         self._lines: list[Any] = []   # complete lines read but not yet returned
+        self._encoded = False         # they are text as UTF-8 bytes (see split_lines)
         self._ends: list[int] = []    # the file position after each of them
         self._next = 0                # index of the first line not yet returned
 
@@ -149,7 +152,7 @@ class FileStreamSourceTask(SourceTask):
             self._stopping.wait(self._config.poll_interval_s)
             return []
         try:
-            lines, ends = self._take(self._config.batch_size)
+            lines, ends, encoded = self._take(self._config.batch_size)
         except (OSError, ValueError):
             if self._stopping.is_set():  # stop() closed the file under a blocked read
                 return []
@@ -157,9 +160,13 @@ class FileStreamSourceTask(SourceTask):
         if not lines:
             self._stopping.wait(self._config.poll_interval_s)
             return []
+        offsets = [{POSITION_FIELD: end} for end in ends]
+        if encoded:
+            return SourceRecordBatch(source_partition=self._partition, topic=self._config.topic,
+                                     utf8_values=lines, offsets=offsets,
+                                     value_schema=self._value_schema)
         return SourceRecordBatch(source_partition=self._partition, topic=self._config.topic,
-                                 values=lines, offsets=[{POSITION_FIELD: end} for end in ends],
-                                 value_schema=self._value_schema)
+                                 values=lines, offsets=offsets, value_schema=self._value_schema)
 
     def stop(self) -> None:
         # Called from another thread: wake a waiting poll, then release the file.
@@ -169,19 +176,30 @@ class FileStreamSourceTask(SourceTask):
 
     # Reading ----------------------------------------------------------------------------
 
-    def _take(self, count: int) -> tuple[list[Any], list[int]]:
-        """Up to ``count`` complete lines and their end positions, reading as needed."""
+    def _take(self, count: int) -> tuple[list[Any], list[int], bool]:
+        """Up to ``count`` complete lines, their end positions and whether they are text as
+        UTF-8 bytes, reading as needed."""
         lines: list[Any] = []
         ends: list[int] = []
+        encoded = False
         while len(lines) < count:
             if self._next >= len(self._lines) and not self._more():
                 break
             start = self._next
             stop = min(start + count - len(lines), len(self._lines))
-            lines += self._lines[start:stop]
+            more = self._lines[start:stop]
+            if not lines:
+                encoded = self._encoded
+            elif encoded != self._encoded:
+                # An ASCII block next to another: one batch holds one kind of value.
+                if encoded:
+                    lines, encoded = list(map(bytes.decode, lines)), False
+                else:
+                    more = list(map(bytes.decode, more))
+            lines += more
             ends += self._ends[start:stop]
             self._next = stop
-        return lines, ends
+        return lines, ends, encoded
 
     def _more(self) -> bool:
         """Read more lines; at the end, a rotated or truncated file is read again at once."""
@@ -202,8 +220,8 @@ class FileStreamSourceTask(SourceTask):
             if cut == 0:
                 self._rest = data
                 continue
-            self._lines, self._ends = split_lines(data[:cut], self._consumed,
-                                                  not self._config.value_bytes)
+            self._lines, self._ends, self._encoded = split_lines(
+                data[:cut], self._consumed, not self._config.value_bytes)
             self._next = 0
             self._rest = data[cut:]
             self._consumed += cut

@@ -22,12 +22,18 @@ from ferry.runtime.conversion import builtin_method
 ConvertAll = Callable[[str, "Schema | None", Sequence[Any]], list[bytes | None]]
 
 
+def writes_utf8(converter: Converter) -> bool:
+    """Whether ``converter`` is the built-in StringConverter in UTF-8: a ``str`` becomes its
+    UTF-8 bytes, so a batch's ``utf8_values`` are already what it would produce."""
+    return (getattr(type(converter), "from_connect", None) is StringConverter.from_connect
+            and isinstance(converter, StringConverter)
+            and codecs.lookup(converter.encoding).name == "utf-8")
+
+
 def convert_all(converter: Converter) -> ConvertAll:
     """A function converting a batch's values (or keys) with ``converter``."""
     from_connect = converter.from_connect
-    if (getattr(type(converter), "from_connect", None) is StringConverter.from_connect
-            and isinstance(converter, StringConverter)
-            and codecs.lookup(converter.encoding).name == "utf-8"):
+    if writes_utf8(converter):
         def encode_text(topic: str, schema: Schema | None,
                         values: Sequence[Any]) -> list[bytes | None]:
             # TypeError on the first non-str value: the batch then goes record by record.

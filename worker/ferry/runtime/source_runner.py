@@ -20,7 +20,7 @@ from ferry.api.task import RecordMetadata, SourceTask, SourceTaskContext
 from ferry.runtime.conversion import Converters
 from ferry.runtime.errors import ErrorPolicy, FailedRecord, Stage, TaskFailed
 from ferry.runtime.offsets import OffsetStore, StoreOffsetReader
-from ferry.runtime.source_batch import convert_all, none_converts_alike
+from ferry.runtime.source_batch import convert_all, none_converts_alike, writes_utf8
 from ferry.runtime.status import StatusBoard
 from ferry.runtime.task_runner import TaskRunner
 from ferry.runtime.topics import TopicCreator
@@ -53,6 +53,7 @@ class SourceTaskRunner(TaskRunner):
         self._next_commit = 0.0
         self._per_record_acks = type(task).commit_record is not SourceTask.commit_record
         self._convert_values = convert_all(converters.value)
+        self._values_utf8 = writes_utf8(converters.value)
         self._convert_keys = convert_all(converters.key)
         self._keys_alike = none_converts_alike(converters.key)
         self.class_name = f"{type(task).__module__}.{type(task).__qualname__}"
@@ -166,7 +167,11 @@ class SourceTaskRunner(TaskRunner):
         keys: list[bytes | None] | None = None
         try:
             self.topics.ensure(topic)
-            values = self._convert_values(topic, batch.value_schema, batch.values)
+            values: Sequence[bytes | None]
+            if batch.utf8_values is not None and self._values_utf8:
+                values = batch.utf8_values  # already what StringConverter would write
+            else:
+                values = self._convert_values(topic, batch.value_schema, batch.values)
             if batch.keys is not None:
                 keys = self._convert_keys(topic, batch.key_schema, batch.keys)
             elif self._keys_alike:
