@@ -210,11 +210,13 @@ class KafkaCluster:
     # Deletion --------------------------------------------------------------------------
 
     def delete_connector(self, connector_id: str, delete_offsets: bool,
-                         task_count: int = 0) -> list[str]:
+                         task_count: int = 0, wait_for_tasks: bool = True) -> list[str]:
         """Tombstone and remove what Kafka holds for a connector; what was done, for events.
 
-        Raises KafkaUnavailable to be retried: also while the sink group still has members
-        (its tasks are stopping after the tombstone).
+        Raises KafkaUnavailable to be retried: also while the sink group still has members,
+        or (when deleting offsets, unless ``wait_for_tasks`` is False) while a task still
+        reports running: both are stopping after the tombstone, and a source task commits
+        its offsets as it stops, which would outlive tombstones written before.
         """
         done: list[str] = []
         try:
@@ -227,6 +229,11 @@ class KafkaCluster:
             if _delete_group(admin, protocol.sink_group(connector_id)):
                 done.append(f"consumer group {protocol.sink_group(connector_id)} deleted")
             if delete_offsets:
+                live = self._live_tasks(connector_id) if wait_for_tasks else []
+                if live:
+                    raise KafkaUnavailable(
+                        f"tasks {live} of {connector_id} are stopping; their last offsets "
+                        "are deleted once they report it")
                 count = self._tombstone_offsets(connector_id)
                 done.append(f"{count} source offsets deleted")
             self._tombstone_statuses(connector_id, task_count)
@@ -235,6 +242,11 @@ class KafkaCluster:
         except Exception as exc:
             raise KafkaUnavailable(f"cannot clean up {connector_id} in Kafka: {exc}") from exc
         return done
+
+    def _live_tasks(self, connector_id: str) -> list[int]:
+        known = self.reader.get(connector_id)
+        return sorted(i for i, task in (known.tasks if known else {}).items()
+                      if task.state in _LIVE_STATES)
 
     def _tombstone_offsets(self, connector_id: str) -> int:
         latest = read_compacted(self.config, self.settings.offsets_topic)
@@ -279,6 +291,10 @@ def read_compacted(config: Mapping[str, Any], topic: str,
         return kafka_log.read_compacted(config, topic, timeout=timeout / 2)
     except kafka_log.CompactedTopicError as exc:
         raise KafkaUnavailable(str(exc)) from exc
+
+
+# Task states of a task that may still commit offsets (workers report UNASSIGNED on deletion).
+_LIVE_STATES = frozenset({"RUNNING", "PAUSED", "RESTARTING"})
 
 
 def _delete_topic(admin: Any, topic: str) -> bool:

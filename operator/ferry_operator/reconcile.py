@@ -13,6 +13,7 @@ reason in ``Ready``.
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -212,6 +213,21 @@ def _connector_path(connector: resource.ConnectorResource) -> str:
             f"{resource.PLURAL}/{connector.name}")
 
 
+TASK_STOP_WAIT_S = 60.0
+
+
+def _deleting_for(body: Any) -> float:
+    """Seconds since the resource was marked for deletion (0 if unknown)."""
+    stamp = (body.get("metadata") or {}).get("deletionTimestamp")
+    if not stamp:
+        return 0.0
+    try:
+        since = datetime.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    return (datetime.datetime.now(datetime.UTC) - since).total_seconds()
+
+
 def delete(op: Operator, body: Any, logger: Logger) -> None:
     """The finalizer: remove what Kafka holds; the Deployment goes by garbage collection."""
     cid = connector_id(body)
@@ -229,8 +245,10 @@ def delete(op: Operator, body: Any, logger: Logger) -> None:
     else:
         delete_offsets = connector is not None and connector.offsets_policy_on_delete == "delete"
         try:
-            done = cluster.delete_connector(cid, delete_offsets,
-                                            connector.tasks_max if connector else 0)
+            done = cluster.delete_connector(
+                cid, delete_offsets, connector.tasks_max if connector else 0,
+                # Workers that died without reporting must not hold the deletion forever.
+                wait_for_tasks=_deleting_for(body) < TASK_STOP_WAIT_S)
         except kafka_side.KafkaUnavailable as exc:
             kopf.warn(body, reason="CleanupPending", message=str(exc))
             raise kopf.TemporaryError(str(exc), delay=3) from exc

@@ -282,7 +282,9 @@ class DistributedWorker:
         """Make what runs here match the desired state and this worker's units."""
         record = self.record
         if record is None or record.target_state == "stopped":
-            self._stop_everything()
+            # Deleted: report each task UNASSIGNED once it stopped (its last offsets are
+            # written by then), which tells the operator it may now delete the offsets.
+            self._stop_everything(unassigned=record is None)
             current = self.status.connectors.get(self.connector_id)
             if record is not None and CONNECTOR_UNIT in self.owned and (
                     current is None or current.state is not State.STOPPED):
