@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
+from ferry.api._codegen import generated
 from ferry.api.schema import Schema
 
 Header = tuple[str, Any]
@@ -358,8 +359,8 @@ def _compile_source_builder() -> Callable[..., list[SourceRecord]]:
         + "        append(record)\n"
         "    return out\n"
     )
-    exec(compile(code, "<ferry.api.records.SourceRecordBatch>", "exec"), env)
-    build: Callable[..., list[SourceRecord]] = env["build"]
+    build: Callable[..., list[SourceRecord]] = generated(
+        [code], "build", env, "<ferry.api.records.SourceRecordBatch>")
     return build
 
 

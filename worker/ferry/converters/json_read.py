@@ -13,6 +13,7 @@ import decimal
 from collections.abc import Callable
 from typing import Any
 
+from ferry.api._codegen import generated
 from ferry.api.errors import DataError
 from ferry.api.schema import DATE_NAME, DECIMAL_NAME, TIME_NAME, TIMESTAMP_NAME, Schema, Type
 from ferry.converters import logical
@@ -241,9 +242,7 @@ def _struct_reader(schema: Schema, replace: bool) -> Reader:
                       f"    if type(v{i}) is not exact_{i}:", f"        v{i} = read_{i}(v{i})"]
     items = ", ".join(f"{f.name!r}: v{i}" for i, f in enumerate(schema.fields))
     lines.append(f"    return {{{items}}}")
-    exec(compile("\n".join(lines) + "\n", f"<json struct reader {schema.name or ''}>", "exec"),
-         env)
-    read: Reader = env["read"]
+    read: Reader = generated(lines, "read", env, f"<json struct reader {schema.name or ''}>")
     return read
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ferry.api._codegen import generated
 from ferry.api.errors import DataError
 from ferry.api.schema import DATE_NAME, DECIMAL_NAME, TIME_NAME, TIMESTAMP_NAME, Schema, Type
 from ferry.converters import logical
@@ -216,9 +217,7 @@ def _struct_writer(schema: Schema, options: WriteOptions) -> Writer:
     if not parts:
         parts = ["'{'"]
     lines.append(f"    return ''.join(({', '.join(parts)}, '}}'))")
-    exec(compile("\n".join(lines) + "\n", f"<json struct writer {schema.name or ''}>", "exec"),
-         env)
-    write: Writer = env["write"]
+    write: Writer = generated(lines, "write", env, f"<json struct writer {schema.name or ''}>")
     return write
 
 

@@ -69,8 +69,6 @@ class _Reader:
         if not nulls:  # no None in raw
             return _Converted(list(map(decode, raw)), self.schema, None)  # type: ignore[arg-type]
         null_schema, null = self.null
-        if nulls == len(raw) and null_schema is self.schema:
-            return _Converted([null] * nulls, self.schema, None)
         values = [null if data is None else decode(data) for data in raw]
         if null_schema is self.schema:
             return _Converted(values, self.schema, None)
@@ -148,8 +146,6 @@ class BatchReader:
                 header = self._header
                 headers = [tuple((k, header(m.topic(), k, v).value) for k, v in raw)
                            if (raw := m.headers()) else () for m in messages]
-        except Unusual:
-            raise
         except Exception as exc:
             raise Unusual(str(exc)) from exc
         return keys, values, headers

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+from ferry.api._codegen import generated
 from ferry.api.config import ConfigDef, ConfigType, Importance
 from ferry.api.errors import ConfigError
 from ferry.api.records import R
@@ -101,10 +102,9 @@ def _projection(pairs: list[tuple[str, str]]) -> Callable[[dict[str, Any]], dict
     display (no comprehension frame and tuple unpacking per field). Names are repr()
     literals."""
     items = ", ".join(f"{new!r}: get({old!r})" for old, new in pairs)
-    env: dict[str, Any] = {}
-    exec(compile(f"def project(struct):\n    get = struct.get\n    return {{{items}}}\n",
-                 "<ReplaceField projection>", "exec"), env)
-    project: Callable[[dict[str, Any]], dict[str, Any]] = env["project"]
+    project: Callable[[dict[str, Any]], dict[str, Any]] = generated(
+        ["def project(struct):", "    get = struct.get", f"    return {{{items}}}"],
+        "project", {}, "<ReplaceField projection>")
     return project
 
 
