@@ -197,6 +197,7 @@ class DistributedWorker:
             # Leaving the group revokes our units (on_revoke stops them) and hands them over.
             try:
                 self._consumer.close()
+                log.info("left the units group")
             except Exception:
                 log.exception("closing the units consumer")
             self._consumer = None

@@ -26,6 +26,12 @@ OffsetMap = dict[bytes, dict[str, Any] | None]
 class OffsetStore(Protocol):
     """Where a connector's committed source offsets live."""
 
+    def load(self) -> None:
+        """Read the committed offsets (once; later calls return at once). Source runners call
+        it on the task's own thread before the task starts, so a worker starting several
+        tasks reads for all of them at the same time, not one after the other."""
+        ...
+
     def get(self, source_partition: Mapping[str, Any]) -> dict[str, Any] | None: ...
 
     def commit(self, offsets: Mapping[bytes, dict[str, Any] | None]) -> None:
@@ -50,6 +56,9 @@ class MemoryOffsetStore:
         self.connector_id = connector_id
         self._data: OffsetMap = {}
         self._lock = threading.Lock()
+
+    def load(self) -> None:
+        pass  # in memory (or read from a file at construction): nothing to read
 
     def get(self, source_partition: Mapping[str, Any]) -> dict[str, Any] | None:
         with self._lock:
@@ -102,7 +111,8 @@ class FileOffsetStore(MemoryOffsetStore):
 
 
 class KafkaOffsetStore(MemoryOffsetStore):
-    """Offsets in the compacted ``ferry-offsets`` topic; read fully at start, written on commit."""
+    """Offsets in the compacted ``ferry-offsets`` topic; read fully on :meth:`load`, written
+    on commit."""
 
     def __init__(self, connector_id: str, client_config: Mapping[str, Any],
                  topic: str = protocol.DEFAULT_OFFSETS_TOPIC, read_timeout: float = 60.0) -> None:
@@ -114,13 +124,22 @@ class KafkaOffsetStore(MemoryOffsetStore):
         self._producer = Producer({**self._client_config, "enable.idempotence": True,
                                    "linger.ms": 0})
         self._read_timeout = read_timeout
-        self._read_all(read_timeout)
+        self._loaded = False
+        self._load_lock = threading.Lock()  # tasks of one connector may share a store
+
+    def load(self) -> None:
+        with self._load_lock:
+            if not self._loaded:
+                self._read_all(self._read_timeout)
+                self._loaded = True
 
     def reload(self) -> None:
         """Read the topic again (after fencing a zombie, its last transaction is final)."""
-        with self._lock:
-            self._data.clear()
-        self._read_all(self._read_timeout)
+        with self._load_lock:
+            with self._lock:
+                self._data.clear()
+            self._read_all(self._read_timeout)
+            self._loaded = True
 
     def _read_all(self, timeout: float) -> None:
         """Load this connector's latest offsets (the whole topic, read to its end)."""

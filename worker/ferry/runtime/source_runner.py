@@ -69,6 +69,7 @@ class SourceTaskRunner(TaskRunner):
             config["delivery.report.only.error"] = True
             config["on_delivery"] = self._on_delivery_error
         self._producer = Producer(config)
+        self.offsets.load()
         self.task.initialize(SourceTaskContext(StoreOffsetReader(self.offsets), self.task_config))
         self.task.start(self.task_config)
         self._next_commit = time.monotonic() + self.flush_interval

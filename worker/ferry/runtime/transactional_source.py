@@ -32,7 +32,9 @@ class TransactionalSourceTaskRunner(SourceTaskRunner):
         # Fences any zombie with our transactional.id and aborts its open transaction.
         self._producer.init_transactions(60)
         if isinstance(self.offsets, KafkaOffsetStore):
-            self.offsets.reload()
+            self.offsets.reload()  # it may have been read before the fencing
+        else:
+            self.offsets.load()
         from ferry.api.task import SourceTaskContext
         from ferry.runtime.offsets import StoreOffsetReader
 
