@@ -105,7 +105,17 @@ class EchoSourceTask(SourceTask):
                              topic=self.topic, value=f"record {self.left}")]
 
 
-class EchoSourceConnector(SourceConnector):
+class OneTaskSourceConnector(SourceConnector):
+    """Runs one task with the connector's own config."""
+
+    def start(self, config: Mapping[str, Any]) -> None:
+        self.config = dict(config)
+
+    def task_configs(self, max_tasks: int) -> list[dict[str, Any]]:
+        return [dict(self.config)]
+
+
+class EchoSourceConnector(OneTaskSourceConnector):
     config_def = (ConfigDef().define("topic", ConfigType.STRING)
                   .define("message", ConfigType.PASSWORD, "hello")
                   .define("count", ConfigType.INT, 10)
@@ -114,12 +124,6 @@ class EchoSourceConnector(SourceConnector):
     @classmethod
     def task_class(cls) -> type[EchoSourceTask]:
         return EchoSourceTask
-
-    def start(self, config: Mapping[str, Any]) -> None:
-        self.config = dict(config)
-
-    def task_configs(self, max_tasks: int) -> list[dict[str, Any]]:
-        return [dict(self.config)]
 
 
 class FlakySourceTask(SourceTask):
@@ -158,6 +162,47 @@ class FlakySourceConnector(SourceConnector):
 
     def task_configs(self, max_tasks: int) -> list[dict[str, Any]]:
         return [{**self.config, "task.index": i} for i in range(max_tasks)]
+
+
+class LingeringSourceTask(SourceTask):
+    """Emits ``count`` records, then waits in poll() (1 s at a time) for stop(); the poll that
+    sees the stop returns one more record ``linger.ms`` later, so the task's final offsets
+    commit lands that long after the stop: a source with a slow in-flight read. (The runner
+    spends microseconds per second outside poll(), the only time a stop would miss it.)"""
+
+    def start(self, config: Mapping[str, Any]) -> None:
+        self.topic = str(config["topic"])
+        self.left = int(config.get("count", 5))
+        self.linger = int(config.get("linger.ms", 3000)) / 1000
+        self.sent = 0
+        self.stopped = threading.Event()
+
+    def poll(self) -> list[SourceRecord]:
+        if self.left <= 0:
+            if not self.stopped.wait(1):
+                return []
+            import time
+
+            time.sleep(self.linger)
+        else:
+            self.left -= 1
+        self.sent += 1
+        return [SourceRecord(source_partition={"lingering": 0},
+                             source_offset={"sent": self.sent}, topic=self.topic,
+                             value=f"record {self.sent}")]
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+class LingeringSourceConnector(OneTaskSourceConnector):
+    config_def = (ConfigDef().define("topic", ConfigType.STRING)
+                  .define("count", ConfigType.INT, 5)
+                  .define("linger.ms", ConfigType.INT, 3000))
+
+    @classmethod
+    def task_class(cls) -> type[LingeringSourceTask]:
+        return LingeringSourceTask
 
 
 class LedgerSinkTask(SinkTask):
