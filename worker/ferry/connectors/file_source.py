@@ -123,6 +123,27 @@ def split_lines(block: bytes, base: int, as_text: bool) -> tuple[list[Any], list
     return chunks, ends, False
 
 
+class Positions(Sequence[dict[str, int]]):
+    """The source offset after each line, ``{"position": end}``, made only when read: without
+    transforms the runtime reads just the batch's last one (a dict per line cost ~0.15 µs)."""
+
+    __slots__ = ("_ends",)
+
+    def __init__(self, ends: list[int]) -> None:
+        self._ends = ends
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [{POSITION_FIELD: end} for end in self._ends[index]]
+        return {POSITION_FIELD: self._ends[index]}
+
+    def __iter__(self) -> Any:
+        return ({POSITION_FIELD: end} for end in self._ends)
+
+
 class FileStreamSourceTask(SourceTask):
     """Reads a file in large chunks, from the last committed position, and follows it.
 
@@ -160,7 +181,7 @@ class FileStreamSourceTask(SourceTask):
         if not lines:
             self._stopping.wait(self._config.poll_interval_s)
             return []
-        offsets = [{POSITION_FIELD: end} for end in ends]
+        offsets = Positions(ends)
         if encoded:
             return SourceRecordBatch(source_partition=self._partition, topic=self._config.topic,
                                      utf8_values=lines, offsets=offsets,
