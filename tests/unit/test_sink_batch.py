@@ -13,7 +13,7 @@ from ferry.converters.bytes import ByteArrayConverter
 from ferry.converters.json import JsonConverter
 from ferry.converters.simple_header import SimpleHeaderConverter
 from ferry.converters.string import StringConverter
-from ferry.runtime.sink_batch import BatchReader, Unusual
+from ferry.runtime.sink_batch import BatchReader, Unusual, last_offsets
 
 
 def _message(offset: int, value: bytes | None, key: bytes | None = None, *,
@@ -135,3 +135,16 @@ def test_an_overridden_to_connect_is_honoured() -> None:
     records, _ = BatchReader(_configured(StringConverter(), is_key=True), value,
                              SimpleHeaderConverter()).read([_message(0, b"quiet")])
     assert records[0].value == "QUIET"
+
+
+@pytest.mark.parametrize("messages", [
+    MESSAGES,
+    [m for m in MESSAGES if m.topic() == "orders"],                 # one topic, two partitions
+    [_message(i, b"v", partition=i % 3) for i in range(10)],        # interleaved
+    [_message(5, b"only")],
+], ids=["two-topics", "one-topic", "interleaved", "one"])
+def test_last_offsets_is_the_last_offset_of_each_partition(messages: list[Any]) -> None:
+    expected: dict[tuple[str, int], int] = {}
+    for m in messages:
+        expected[(m.topic(), m.partition())] = m.offset()
+    assert last_offsets(messages) == expected

@@ -185,7 +185,12 @@ class BatchReader:
 def last_offsets(messages: Sequence[Any]) -> LastOffsets:
     """The last offset of each (topic, partition) in ``messages``, found from the end (one
     step for a batch of one partition)."""
-    remaining = set(zip(map(_topic, messages), map(_partition, messages), strict=True))
+    topics = set(map(_topic, messages))
+    if len(topics) == 1:  # the common case: no (topic, partition) tuple per message
+        (topic,) = topics
+        remaining = {(topic, partition) for partition in set(map(_partition, messages))}
+    else:
+        remaining = set(zip(map(_topic, messages), map(_partition, messages), strict=True))
     last: LastOffsets = {}
     for message in reversed(messages):
         where = (message.topic(), message.partition())
