@@ -189,6 +189,30 @@ def test_chunk_boundaries_never_change_the_lines(tmp_path: Path, buffer: int,
     assert positions(records) == ends
 
 
+@pytest.mark.parametrize("buffer", [3, 64, 4096])
+@pytest.mark.parametrize("text", ["ascii", "mixed"])
+def test_each_batch_knows_its_last_offset_and_every_offset(tmp_path: Path, buffer: int,
+                                                           text: str) -> None:
+    rnd = random.Random(buffer)
+    pieces = [b"\n", b"x", b"yz"] + ([b"\r\n", "ü".encode()] if text == "mixed" else [])
+    data = b"".join(rnd.choice(pieces) for _ in range(3000)) + b"\n"
+    path = tmp_path / "in.txt"
+    path.write_bytes(data)
+    task = make_task(path, read_buffer_bytes=buffer, batch_size=70)
+    ends = [m.end() for m in re.finditer(rb"\r\n|\r|\n", data)]
+    seen: list[int] = []
+    while batch := task.poll():
+        assert isinstance(batch, SourceRecordBatch)
+        offsets, first = batch.offsets, len(seen)
+        assert len(offsets) == len(batch)
+        # The runtime's read (the last, known without summing the others), then any other.
+        assert offsets[-1] == {"position": ends[first + len(batch) - 1]}
+        assert offsets[len(batch) // 2] == {"position": ends[first + len(batch) // 2]}
+        seen += [offset["position"] for offset in offsets]
+    assert seen == ends
+    task.stop()
+
+
 def test_split_helpers_agree_on_ascii_and_non_ascii() -> None:
     block = "a\nbé\n\nc\n".encode()
     assert complete_length(block + b"tail") == len(block)

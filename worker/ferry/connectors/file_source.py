@@ -123,25 +123,51 @@ def split_lines(block: bytes, base: int, as_text: bool) -> tuple[list[Any], list
     return chunks, ends, False
 
 
+# A run of a batch's lines and where their end positions come from: (position before the
+# first line, the lines as bytes: each ends one byte after its length) or (None, the ends).
+Segment = tuple[int | None, Sequence[Any]]
+
+
 class Positions(Sequence[dict[str, int]]):
-    """The source offset after each line, ``{"position": end}``, made only when read: without
-    transforms the runtime reads just the batch's last one (a dict per line cost ~0.15 µs)."""
+    """The source offset after each line of a batch, ``{"position": end}``, made only when
+    read. Without transforms the runtime reads just the last one, which is known; the others
+    are summed up from the lines' lengths on first use (a dict per line cost ~0.15 µs, the end
+    positions of every line another ~0.11 µs)."""
 
-    __slots__ = ("_ends",)
+    __slots__ = ("_count", "_ends", "_last", "_segments")
 
-    def __init__(self, ends: list[int]) -> None:
-        self._ends = ends
+    def __init__(self, segments: list[Segment], count: int, last: int) -> None:
+        self._segments = segments
+        self._count = count
+        self._last = last
+        self._ends: list[int] | None = None
+
+    def ends(self) -> list[int]:
+        """The file position after each line."""
+        if self._ends is None:
+            ends: list[int] = []
+            for start, run in self._segments:
+                if start is None:
+                    ends += run
+                else:
+                    positions = accumulate(map(_PLUS_ONE, map(len, run)), initial=start)
+                    next(positions)
+                    ends += positions
+            self._ends = ends
+        return self._ends
 
     def __len__(self) -> int:
-        return len(self._ends)
+        return self._count
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
-            return [{POSITION_FIELD: end} for end in self._ends[index]]
-        return {POSITION_FIELD: self._ends[index]}
+            return [{POSITION_FIELD: end} for end in self.ends()[index]]
+        if index == -1 or index == self._count - 1:
+            return {POSITION_FIELD: self._last}
+        return {POSITION_FIELD: self.ends()[index]}
 
     def __iter__(self) -> Any:
-        return ({POSITION_FIELD: end} for end in self._ends)
+        return ({POSITION_FIELD: end} for end in self.ends())
 
 
 class FileStreamSourceTask(SourceTask):
@@ -165,15 +191,17 @@ class FileStreamSourceTask(SourceTask):
         self._consumed = 0        # file position after the last complete line read
         self._lines: list[Any] = []   # complete lines read but not yet returned
         self._encoded = False         # they are text as UTF-8 bytes (see split_lines)
-        self._ends: list[int] = []    # the file position after each of them
+        self._ends: list[int] | None = []  # the file position after each of them (None:
+        #                                    bytes lines, each ending one byte after its length)
         self._next = 0                # index of the first line not yet returned
+        self._next_position = 0       # the file position where that line starts
 
     def poll(self) -> Sequence[SourceRecord]:
         if self._file is None and not self._open():
             self._stopping.wait(self._config.poll_interval_s)
             return []
         try:
-            lines, ends, encoded = self._take(self._config.batch_size)
+            lines, offsets, encoded = self._take(self._config.batch_size)
         except (OSError, ValueError):
             if self._stopping.is_set():  # stop() closed the file under a blocked read
                 return []
@@ -181,7 +209,6 @@ class FileStreamSourceTask(SourceTask):
         if not lines:
             self._stopping.wait(self._config.poll_interval_s)
             return []
-        offsets = Positions(ends)
         if encoded:
             return SourceRecordBatch(source_partition=self._partition, topic=self._config.topic,
                                      utf8_values=lines, offsets=offsets,
@@ -197,11 +224,11 @@ class FileStreamSourceTask(SourceTask):
 
     # Reading ----------------------------------------------------------------------------
 
-    def _take(self, count: int) -> tuple[list[Any], list[int], bool]:
-        """Up to ``count`` complete lines, their end positions and whether they are text as
-        UTF-8 bytes, reading as needed."""
+    def _take(self, count: int) -> tuple[list[Any], Positions, bool]:
+        """Up to ``count`` complete lines, their offsets and whether they are text as UTF-8
+        bytes, reading as needed."""
         lines: list[Any] = []
-        ends: list[int] = []
+        segments: list[Segment] = []
         encoded = False
         while len(lines) < count:
             if self._next >= len(self._lines) and not self._more():
@@ -209,6 +236,12 @@ class FileStreamSourceTask(SourceTask):
             start = self._next
             stop = min(start + count - len(lines), len(self._lines))
             more = self._lines[start:stop]
+            if self._ends is None:
+                segments.append((self._next_position, more))
+                self._next_position += sum(map(len, more)) + len(more)
+            else:
+                segments.append((None, self._ends[start:stop]))
+                self._next_position = self._ends[stop - 1]
             if not lines:
                 encoded = self._encoded
             elif encoded != self._encoded:
@@ -218,9 +251,8 @@ class FileStreamSourceTask(SourceTask):
                 else:
                     more = list(map(bytes.decode, more))
             lines += more
-            ends += self._ends[start:stop]
             self._next = stop
-        return lines, ends, encoded
+        return lines, Positions(segments, len(lines), self._next_position), encoded
 
     def _more(self) -> bool:
         """Read more lines; at the end, a rotated or truncated file is read again at once."""
@@ -241,12 +273,22 @@ class FileStreamSourceTask(SourceTask):
             if cut == 0:
                 self._rest = data
                 continue
-            self._lines, self._ends, self._encoded = split_lines(
-                data[:cut], self._consumed, not self._config.value_bytes)
+            self._lines, self._ends, self._encoded = self._split(data[:cut])
             self._next = 0
+            self._next_position = self._consumed
             self._rest = data[cut:]
             self._consumed += cut
             return True
+
+    def _split(self, block: bytes) -> tuple[list[Any], list[int] | None, bool]:
+        """The block's lines, their end positions (None when each line is bytes ending one
+        byte after its length) and whether they are text as UTF-8 bytes."""
+        as_text = not self._config.value_bytes
+        if b"\r" not in block and (not as_text or block.isascii()):
+            lines = block.split(b"\n")
+            lines.pop()  # the empty piece after the final \n
+            return lines, None, as_text
+        return split_lines(block, self._consumed, as_text)
 
     def _open(self) -> bool:
         """Open the file at the committed position (0 after a rotation); False if missing."""
@@ -289,7 +331,7 @@ class FileStreamSourceTask(SourceTask):
     def _seek_state(self, position: int) -> None:
         self._consumed = position
         self._rest = b""
-        self._lines, self._ends, self._next = [], [], 0
+        self._lines, self._ends, self._next, self._next_position = [], [], 0, position
 
     def _reopen_if_changed(self) -> bool:
         """At the end of the file: handle rotation and truncation. True if it restarted."""
