@@ -251,7 +251,7 @@ class KafkaCluster:
     def _tombstone_offsets(self, connector_id: str) -> int:
         latest = read_compacted(self.config, self.settings.offsets_topic)
         mine = [(key, partition) for key, (partition, value) in latest.items()
-                if value is not None and _offset_owner(key) == connector_id]
+                if value is not None and protocol.offset_owner(key) == connector_id]
         self._produce(self.settings.offsets_topic, [(k, p) for k, p in mine])
         return len(mine)
 
@@ -275,13 +275,6 @@ class KafkaCluster:
                 producer=producer)
         except kafka_log.CompactedTopicError as exc:
             raise KafkaUnavailable(str(exc)) from exc
-
-
-def _offset_owner(key: bytes) -> str | None:
-    try:
-        return protocol.parse_offset_key(key)[0]
-    except protocol.ProtocolError:
-        return None
 
 
 def read_compacted(config: Mapping[str, Any], topic: str,

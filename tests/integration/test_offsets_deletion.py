@@ -43,14 +43,9 @@ def cluster(bootstrap: str, client: control.ControlClient) -> Iterator[KafkaClus
 
 def live_offsets(bootstrap: str, connector_id: str) -> dict[bytes, bytes]:
     """The connector's offsets in ferry-offsets now (tombstoned keys left out)."""
-    def owned(key: bytes) -> bool:
-        try:
-            return protocol.parse_offset_key(key)[0] == connector_id
-        except protocol.ProtocolError:
-            return False
-
     latest = kafka_log.read_compacted({"bootstrap.servers": bootstrap},
-                                      protocol.DEFAULT_OFFSETS_TOPIC, owned)
+                                      protocol.DEFAULT_OFFSETS_TOPIC,
+                                      lambda key: protocol.offset_owner(key) == connector_id)
     return {key: value for key, (_partition, value) in latest.items() if value is not None}
 
 

@@ -476,10 +476,7 @@ class OffsetsAdmin:
         owned: dict[bytes, tuple[dict[str, Any], tuple[int, dict[str, Any] | None]]] = {}
 
         def mine(key: bytes) -> bool:
-            try:
-                return protocol.parse_offset_key(key)[0] == connector_id
-            except protocol.ProtocolError:
-                return False
+            return protocol.offset_owner(key) == connector_id
 
         for key, (partition, value) in self._read_latest(self.offsets_topic, mine).items():
             try:

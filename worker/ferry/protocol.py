@@ -67,6 +67,14 @@ def parse_offset_key(key: bytes) -> tuple[str, dict[str, Any]]:
     return connector_id, partition
 
 
+def offset_owner(key: bytes) -> str | None:
+    """The connector an offset key belongs to; None for a key that is not one of ours."""
+    try:
+        return parse_offset_key(key)[0]
+    except ProtocolError:
+        return None
+
+
 def offset_value(offset: Mapping[str, Any] | None) -> bytes | None:
     """The value for an offset; None (a tombstone) forgets the partition."""
     return None if offset is None else _dumps({"version": VERSION, "offset": dict(offset)})

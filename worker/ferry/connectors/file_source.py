@@ -93,6 +93,14 @@ def complete_length(data: bytes) -> int:
     return max(data.rfind(b"\n", 0, limit), data.rfind(b"\r", 0, limit)) + 1
 
 
+def line_ends(lines: Sequence[bytes], base: int) -> list[int]:
+    """The file position after each of these lines, the first starting at ``base``: each
+    line ends one byte (its ``\n``) after its length."""
+    ends = accumulate(map(_PLUS_ONE, map(len, lines)), initial=base)
+    next(ends)
+    return list(ends)
+
+
 def split_lines(block: bytes, base: int, as_text: bool) -> tuple[list[Any], list[int], bool]:
     """The lines of ``block`` (which ends with a terminator), the file position after each,
     and whether the lines are text kept as its UTF-8 bytes (an ASCII block read as text:
@@ -111,8 +119,7 @@ def split_lines(block: bytes, base: int, as_text: bool) -> tuple[list[Any], list
         else:
             lines = raw = block.split(b"\n")
         lines.pop()  # the empty piece after the final \n
-        ends = list(accumulate(map(_PLUS_ONE, map(len, raw)), initial=base))
-        del ends[0]
+        ends = line_ends(raw, base)
         if raw is not lines:
             ends.pop()  # raw still has its trailing empty piece: its end is not a line end
         return lines, ends, ascii_text
@@ -147,12 +154,7 @@ class Positions(Sequence[dict[str, int]]):
         if self._ends is None:
             ends: list[int] = []
             for start, run in self._segments:
-                if start is None:
-                    ends += run
-                else:
-                    positions = accumulate(map(_PLUS_ONE, map(len, run)), initial=start)
-                    next(positions)
-                    ends += positions
+                ends += run if start is None else line_ends(run, start)
             self._ends = ends
         return self._ends
 

@@ -148,10 +148,7 @@ class KafkaOffsetStore(MemoryOffsetStore):
             self._apply(key, value)
 
     def _owns(self, key: bytes) -> bool:
-        try:
-            return protocol.parse_offset_key(key)[0] == self.connector_id
-        except protocol.ProtocolError:
-            return False
+        return protocol.offset_owner(key) == self.connector_id
 
     def _apply(self, key: bytes | None, value: bytes | None) -> None:
         if key is None:
