@@ -98,9 +98,10 @@ CASES: list[Case] = [
          "lines100", records=1_500_000, quick_records=20_000),
     Case("sink-4tasks", "2. topic -> file sink, 100-byte lines, 4 tasks / 8 partitions", "sink",
          "lines100", records=1_500_000, quick_records=20_000, tasks=4, partitions=8,
-         # --quick also runs one Ferry worker per task (bench.systems.FerryWorkerPerTask);
-         # Kafka Connect's config differs from sink-1task's only in tasks.max.
-         quick_systems=("ferry", "raw", "ferry-distributed-nw")),
+         # --quick also runs one Ferry worker per task (bench.systems.FerryWorkerPerTask) and
+         # one worker with task processes (FerryTaskProcesses); Kafka Connect's config differs
+         # from sink-1task's only in tasks.max.
+         quick_systems=("ferry", "raw", "ferry-distributed-nw", "ferry-distributed-proc")),
     Case("json-source", "3. file source -> topic, JSON+schema, HoistField+InsertField+"
          "ReplaceField", "source", "lines100", records=300_000, quick_records=10_000,
          converters=JSON_SCHEMAS, transforms=SOURCE_TRANSFORMS,

@@ -192,15 +192,19 @@ class FerryWorkerPerTask(FerryDistributed):
     def supports(self, case: Case) -> bool:
         return case.id in self.cases
 
-    def start(self, run: RunSpec) -> Proc:
-        # The connector starts paused and runs once each worker has one task and the sink
-        # group is stable: the rebalances while the workers join are start-up, not throughput.
+    def paused_workers(self, run: RunSpec) -> Proc:
+        """The worker processes, started with the connector paused."""
         # "{i}": bench.fanout numbers the workers; each asks the OS for an HTTP port.
         argv = self.worker_argv(run, worker_id=f"{run.name}-w{{i}}", http_port=0,
                                 target_state="paused")
-        proc = Proc(self.name, [sys.executable, "-m", "bench.fanout", str(run.case.tasks), "--",
+        return Proc(self.name, [sys.executable, "-m", "bench.fanout", str(run.case.tasks), "--",
                                 *argv], run.workdir / "worker.log", cwd=ROOT,
                     env={"PYTHONPATH": str(ROOT)})
+
+    def start(self, run: RunSpec) -> Proc:
+        # The connector starts paused and runs once each task is up and the sink group is
+        # stable: the rebalances while the tasks join are start-up, not throughput.
+        proc = self.paused_workers(run)
         try:
             _wait_spread(run, f"bench/{run.name}", run.case.tasks, proc)
             self.put(run, target_state="running")
@@ -208,6 +212,24 @@ class FerryWorkerPerTask(FerryDistributed):
             proc.stop()
             raise
         return proc
+
+
+class FerryTaskProcesses(FerryWorkerPerTask):
+    """One ``ferry worker`` whose connector has ``task.isolation=process``: each sink task
+    in a child process of that worker, so the tasks do not share an interpreter lock.
+    Started paused and resumed once the tasks are up, as ``ferry-distributed-nw``; CPU and
+    RSS are the worker's whole process tree."""
+
+    name = "ferry-distributed-proc"
+    label = "Ferry distributed, 1 worker, task.isolation=process"
+
+    def connector_config(self, run: RunSpec) -> dict[str, str]:
+        return {**super().connector_config(run), "task.isolation": "process"}
+
+    def paused_workers(self, run: RunSpec) -> Proc:
+        argv = self.worker_argv(run, target_state="paused")
+        return Proc(self.name, self.profiled(argv, run), run.workdir / "worker.log",
+                    cwd=run.workdir)
 
 
 def _wait_spread(run: RunSpec, connector_id: str, tasks: int, proc: Proc,
@@ -345,6 +367,7 @@ class Raw(System):
 
 # The reference each Ferry system is compared with.
 REFERENCE = {"ferry": "connect", "ferry-distributed": "connect-distributed",
+             "ferry-distributed-proc": "connect-distributed",
              "ferry-distributed-nw": "connect-distributed",
              "ferry-distributed-eos": "connect-distributed-eos"}
 # Case 4: each exactly-once system and its at-least-once twin.
@@ -361,6 +384,7 @@ def by_name(names: list[str]) -> list[System]:
 
 
 SYSTEMS: list[System] = [FerryStandalone(), FerryDistributed(), FerryWorkerPerTask(),
+                         FerryTaskProcesses(),
                          ConnectStandalone(), ConnectDistributed(), Raw(),
                          FerryDistributed(eos=True),
                          ConnectDistributed(eos=True)]

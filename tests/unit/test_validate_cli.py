@@ -31,6 +31,10 @@ def test_valid_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
      "file: "),
     ("FileStreamSource", {"file": "f", "topic": "t", "value.converter": "Nope"},
      "value.converter: unknown converter 'Nope'"),
+    ("FileStreamSink", {"file": "f", "topics": "t", "task.isolation": "fork"},
+     "task.isolation: must be one of thread, process; got 'fork'"),
+    ("FileStreamSource", {"file": "f", "topic": "t", "task.isolation": "process"},
+     "task.isolation: 'process' is for sink connectors"),
 ])
 def test_each_problem_gets_one_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                              cls: str, config: dict[str, str],

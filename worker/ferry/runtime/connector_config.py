@@ -65,6 +65,10 @@ COMMON = (
     .define("exactly.once.support", ConfigType.STRING, "requested", Importance.MEDIUM,
             "Source connectors: 'required' runs tasks with transactional producers.",
             one_of("requested", "required"))
+    .define("task.isolation", ConfigType.STRING, "thread", Importance.LOW,
+            "Sink connectors: 'process' runs each task in a process of its own, so tasks "
+            "use more than one core; 'thread' runs them as threads of the worker.",
+            one_of("thread", "process"))
 )
 
 SINK = (

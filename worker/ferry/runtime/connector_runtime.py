@@ -22,13 +22,15 @@ from ferry.runtime import connector_config as cc
 from ferry.runtime.conversion import build_chain, build_converters
 from ferry.runtime.dead_letter import DeadLetterReporter
 from ferry.runtime.errors import ErrorPolicy, FailureReporter
+from ferry.runtime.logging_context import logging_settings
 from ferry.runtime.offsets import OffsetStore
 from ferry.runtime.plugins import PluginKind, resolve
 from ferry.runtime.secrets import SCRUBBER
 from ferry.runtime.sink_runner import SinkTaskRunner
 from ferry.runtime.source_runner import SourceTaskRunner
 from ferry.runtime.status import State, StatusBoard
-from ferry.runtime.task_runner import TaskRunner
+from ferry.runtime.task_process import ISOLATION_KEY, ProcessTaskRunner, TaskRecipe
+from ferry.runtime.task_runner import TaskHandle
 from ferry.runtime.topics import TopicCreator
 from ferry.runtime.worker_config import WorkerConfig
 
@@ -75,6 +77,9 @@ def validate(spec: cc.ConnectorSpec) -> tuple[ValidatedConfig | None, dict[str, 
         problems.update(_problems(lambda: cc.sink_topics(resolved)))
     elif issubclass(connector_class, SourceConnector):
         problems.update(_parse(cc.SOURCE, resolved)[1])
+        if common.get(ISOLATION_KEY) == "process":
+            problems[ISOLATION_KEY] = ("'process' is for sink connectors: a source task's "
+                                       "offsets are kept by its worker process")
     if not common_problems:
         problems.update(_problems(lambda: build_converters(common | resolved)))
         problems.update(_problems(lambda: build_chain(resolved)))
@@ -120,7 +125,7 @@ class ConnectorRuntime:
         self.status = status
         self.connector: Connector | None = None
         self.config: ValidatedConfig | None = None
-        self.tasks: list[TaskRunner] = []
+        self.tasks: list[TaskHandle] = []
         self.task_configs: list[dict[str, Any]] = []
         self.reconfigure_requested = threading.Event()
 
@@ -184,10 +189,16 @@ class ConnectorRuntime:
             runner.start(paused=paused)
 
     def build_task(self, index: int, task_config: Mapping[str, Any],
-                   offsets: OffsetStore | None = None) -> TaskRunner:
+                   offsets: OffsetStore | None = None) -> TaskHandle:
         """A runner for one task config (not started)."""
         assert self.config is not None
         config = self.config
+        if config.is_sink and config.common[ISOLATION_KEY] == "process":
+            log_format, log_level = logging_settings()
+            return ProcessTaskRunner(TaskRecipe(
+                spec=self.spec, worker=self.worker, index=index, task_config=dict(task_config),
+                generation=self.spec.generation, log_format=log_format, log_level=log_level),
+                self.status)
         merged = config.common | config.resolved
         converters = build_converters(merged)
         chain = build_chain(config.resolved)

@@ -35,7 +35,7 @@ from ferry.runtime.offsets import KafkaOffsetStore, MemoryOffsetStore, OffsetSto
 from ferry.runtime.secrets import SCRUBBER
 from ferry.runtime.status import State, StatusBoard
 from ferry.runtime.status_publisher import StatusPublisher
-from ferry.runtime.task_runner import TaskRunner
+from ferry.runtime.task_runner import TaskHandle
 from ferry.runtime.worker_config import WorkerConfig
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class GroupSettings:
 
 @dataclass
 class RunningTask:
-    runner: TaskRunner
+    runner: TaskHandle
     config_hash: str
     task_config: dict[str, Any]
 

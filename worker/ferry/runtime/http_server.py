@@ -16,6 +16,8 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from ferry.runtime.metrics import METRICS
+
 log = logging.getLogger(__name__)
 
 Check = Callable[[], tuple[bool, str]]
@@ -52,7 +54,7 @@ class WorkerHttpServer:
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0].rstrip("/") or "/"
                 if path == "/metrics":
-                    self._send(200, generate_latest(), CONTENT_TYPE_LATEST)
+                    self._send(200, generate_latest(METRICS), CONTENT_TYPE_LATEST)
                 elif path == "/healthz":
                     self._check(server._healthy)
                 elif path == "/readyz":

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 
 _connector: contextvars.ContextVar[str] = contextvars.ContextVar("connector", default="")
 _task: contextvars.ContextVar[str] = contextvars.ContextVar("task", default="")
+# The last configure_logging() arguments, for task processes to log the same way.
+_settings: tuple[str, str] = ("text", "INFO")
 
 
 @contextlib.contextmanager
@@ -73,6 +75,8 @@ class _TextFormatter(logging.Formatter):
 def configure_logging(fmt: str = "text", level: str = "INFO",
                       scrub: Callable[[str], str] = lambda s: s) -> ContextFilter:
     """Set up the root logger; returns the filter so its scrubber can be updated later."""
+    global _settings
+    _settings = (fmt, level)
     handler = logging.StreamHandler(sys.stderr)
     context = ContextFilter(scrub)
     handler.addFilter(context)
@@ -81,3 +85,8 @@ def configure_logging(fmt: str = "text", level: str = "INFO",
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     return context
+
+
+def logging_settings() -> tuple[str, str]:
+    """The (format, level) the process was configured with."""
+    return _settings

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.metrics_core import Metric
 
 _LABELS = ("connector", "task")
 _LATENCY = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -65,3 +69,47 @@ class TaskMetrics:
     def state(self, state: str, all_states: list[str]) -> None:
         for name in all_states:
             TASK_STATE.labels(self.connector, self.task, name).set(1 if name == state else 0)
+
+
+class MergedRegistry:
+    """This process's metrics plus the ones task processes report, as one scrape.
+
+    A task in a process of its own (``task.isolation=process``) counts in its own registry
+    and sends its ``ferry_*`` families over; each scrape merges their samples into this
+    process's families of the same name, so ``/metrics`` has one family per name, as the
+    exposition format requires.
+    """
+
+    def __init__(self, local: Any = REGISTRY) -> None:
+        self._local = local
+        self._lock = threading.Lock()
+        self._reported: dict[str, list[Metric]] = {}
+
+    def report(self, source: str, families: list[Metric]) -> None:
+        """The latest families of one task process (replacing what it sent before)."""
+        with self._lock:
+            self._reported[source] = families
+
+    def collect(self) -> Iterator[Metric]:
+        merged = {family.name: family for family in self._local.collect()}
+        with self._lock:
+            reported = [f for families in self._reported.values() for f in families]
+        for family in reported:
+            mine = merged.get(family.name)
+            if mine is None:
+                # A copy: the next report's samples are added to it, not to this snapshot.
+                mine = merged[family.name] = copy.copy(family)
+                mine.samples = list(family.samples)
+            elif mine.type == family.type:
+                mine.samples.extend(family.samples)
+        yield from merged.values()
+
+
+def ferry_families(registry: Any = REGISTRY) -> list[Metric]:
+    """This process's ``ferry_*`` families (what a task process reports)."""
+    families: Iterable[Metric] = registry.collect()
+    return [f for f in families if f.name.startswith("ferry_") and f.samples]
+
+
+METRICS = MergedRegistry()
+"""What ``/metrics`` serves."""

@@ -10,6 +10,7 @@ import logging
 import threading
 import traceback
 from abc import ABC, abstractmethod
+from typing import Protocol
 
 from ferry.runtime.errors import TaskFailed
 from ferry.runtime.logging_context import task_context
@@ -17,6 +18,29 @@ from ferry.runtime.metrics import TaskMetrics
 from ferry.runtime.status import ALL_STATES, State, StatusBoard
 
 log = logging.getLogger(__name__)
+
+
+class TaskHandle(Protocol):
+    """What a worker holds of a running task: a :class:`TaskRunner` (a thread) or a
+    :class:`~ferry.runtime.task_process.ProcessTaskRunner` (a child process)."""
+
+    connector_id: str
+    index: int
+    config_hash: str
+    failure: BaseException | None
+
+    @property
+    def name(self) -> str: ...
+
+    def start(self, paused: bool = False) -> None: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def join(self, timeout: float | None = None) -> bool: ...
 
 
 class TaskRunner(ABC):
