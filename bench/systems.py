@@ -232,6 +232,17 @@ class FerryTaskProcesses(FerryWorkerPerTask):
                     cwd=run.workdir)
 
 
+class FerryTaskThreads(FerryTaskProcesses):
+    """``ferry-distributed-proc``'s twin with the tasks as threads (``task.isolation=thread``),
+    started the same way: what the processes gain, in one run."""
+
+    name = "ferry-distributed-threads"
+    label = "Ferry distributed, 1 worker, threads, paused start"
+
+    def connector_config(self, run: RunSpec) -> dict[str, str]:
+        return {**super().connector_config(run), "task.isolation": "thread"}
+
+
 def _wait_spread(run: RunSpec, connector_id: str, tasks: int, proc: Proc,
                  timeout: float = 90.0) -> None:
     """Until ``tasks`` tasks report PAUSED and the sink group is stable with as many members.
@@ -368,6 +379,7 @@ class Raw(System):
 # The reference each Ferry system is compared with.
 REFERENCE = {"ferry": "connect", "ferry-distributed": "connect-distributed",
              "ferry-distributed-proc": "connect-distributed",
+             "ferry-distributed-threads": "connect-distributed",
              "ferry-distributed-nw": "connect-distributed",
              "ferry-distributed-eos": "connect-distributed-eos"}
 # Case 4: each exactly-once system and its at-least-once twin.
@@ -384,7 +396,7 @@ def by_name(names: list[str]) -> list[System]:
 
 
 SYSTEMS: list[System] = [FerryStandalone(), FerryDistributed(), FerryWorkerPerTask(),
-                         FerryTaskProcesses(),
+                         FerryTaskProcesses(), FerryTaskThreads(),
                          ConnectStandalone(), ConnectDistributed(), Raw(),
                          FerryDistributed(eos=True),
                          ConnectDistributed(eos=True)]
