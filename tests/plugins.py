@@ -246,6 +246,15 @@ class LedgerSinkTask(SinkTask):
         self.handle.close()
 
 
+def ledger_rows(path: Any) -> list[list[str]]:
+    """A ledger's complete lines, split (``kind partition value``). Read while a task writes,
+    or after a SIGKILL, the last line may be cut where a buffer ended: it is left out."""
+    from pathlib import Path
+
+    lines = Path(path).read_text().split("\n")[:-1]
+    return [row for row in map(str.split, lines) if len(row) == 3]
+
+
 class LedgerSinkConnector(SinkConnector):
     config_def = ConfigDef().define("ledger.dir", ConfigType.STRING)
 

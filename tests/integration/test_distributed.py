@@ -17,6 +17,7 @@ from ferry.status_reader import StatusReader
 from tests.conftest import create_topic
 from tests.helpers import WorkerGroup, consume_all
 from tests.integration.distributed_helpers import all_running, owners, wait_status
+from tests.plugins import ledger_rows
 
 pytestmark = pytest.mark.integration
 
@@ -280,8 +281,7 @@ def test_sink_tasks_share_partitions_and_lose_nothing_across_a_kill(
 def _ledger_records(ledgers: Path) -> list[tuple[int, int]]:
     records = []
     for path in ledgers.glob("*.ledger"):
-        for line in path.read_text().splitlines():
-            kind, partition, value = line.split()
+        for kind, partition, value in ledger_rows(path):
             if kind == "rec":
                 records.append((int(partition), int(value)))
     return records
@@ -300,8 +300,7 @@ def _assert_one_owner_at_a_time(ledgers: Path) -> None:
     for path in ledgers.glob("*.ledger"):
         opened: dict[int, float] = {}
         last = 0.0
-        for line in path.read_text().splitlines():
-            kind, partition, value = line.split()
+        for kind, partition, value in ledger_rows(path):
             if kind == "open":
                 opened[int(partition)] = last = float(value)
             elif kind == "close":

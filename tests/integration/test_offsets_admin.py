@@ -24,6 +24,7 @@ from ferry.status_reader import StatusReader
 from tests.conftest import create_topic
 from tests.helpers import FERRY, WorkerGroup, consume_all, wait_for
 from tests.integration.distributed_helpers import all_running, wait_status
+from tests.plugins import ledger_rows
 
 pytestmark = pytest.mark.integration
 
@@ -198,8 +199,7 @@ def test_sink_offsets_list_lag_alter_resume_reset(
         def deliveries() -> Counter[tuple[int, int]]:
             seen: Counter[tuple[int, int]] = Counter()
             for path in ledgers.glob("*.ledger"):
-                for line in path.read_text().splitlines():
-                    kind, partition, value = line.split()
+                for kind, partition, value in ledger_rows(path):
                     if kind == "rec":
                         seen[(int(partition), int(value))] += 1
             return seen

@@ -24,6 +24,7 @@ from ferry.status_reader import StatusReader
 from tests.conftest import create_topic
 from tests.helpers import FerryProcess, WorkerGroup, wait_for, write_connector
 from tests.integration.distributed_helpers import all_running, wait_status
+from tests.plugins import ledger_rows
 
 pytestmark = pytest.mark.integration
 
@@ -41,8 +42,7 @@ def _ledger(ledgers: Path) -> dict[str, set[tuple[int, int]]]:
     """The (partition, offset) pairs each ledger file (one per task process) recorded."""
     seen: dict[str, set[tuple[int, int]]] = {}
     for path in ledgers.glob("*.ledger"):
-        rows = (line.split() for line in path.read_text().splitlines())
-        seen[path.stem] = {(int(p), int(o)) for kind, p, o in rows if kind == "rec"}
+        seen[path.stem] = {(int(p), int(o)) for kind, p, o in ledger_rows(path) if kind == "rec"}
     return seen
 
 
