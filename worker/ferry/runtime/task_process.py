@@ -13,9 +13,12 @@ Parent and child talk over one pipe:
 * child to parent: ``("status", state, trace, generation, config_hash)`` on every state
   change, ``("metrics", families)`` every second and at the end, and ``("end",)``.
 
-SIGINT and SIGTERM stop the child's task the way "stop" does, with its last commit: a Ctrl-C
-reaches the whole process group, and ``multiprocessing`` ends leftover children with SIGTERM
-when the worker exits.
+SIGINT stops the child's task the way "stop" does, with its last commit: a Ctrl-C reaches the
+whole process group. SIGTERM keeps its default and ends the child at once: Kubernetes sends
+it to the worker alone (which then stops its tasks over the pipe), and ``multiprocessing``
+sends it to a child still running when the worker exits (a task stuck past the shutdown
+timeout), which must not hold the worker's exit. What a child ended that way had not
+committed is delivered again.
 """
 
 from __future__ import annotations
@@ -179,7 +182,6 @@ def child_main(recipe: TaskRecipe, conn: Connection) -> None:
             runner.stop()
 
     signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
     configure_logging(recipe.log_format, recipe.log_level, SCRUBBER)
     channel = _Channel(conn)
     board = StatusBoard(recipe.worker.worker_id, SCRUBBER)
