@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, Producer
 
 from ferry_stack.ports import free_port
 
@@ -102,6 +102,15 @@ class FerryProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.kill()
+
+
+def produce_round_robin(bootstrap: str, topic: str, values: list[bytes],
+                        partitions: int = 1) -> None:
+    """Write the values in order, value i to partition i % partitions; all acknowledged."""
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for i, value in enumerate(values):
+        producer.produce(topic, value, partition=i % partitions)
+    assert producer.flush(30) == 0
 
 
 def consume_all(bootstrap: str, topic: str, expected: int | None = None, timeout: float = 60,

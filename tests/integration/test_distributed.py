@@ -15,7 +15,7 @@ from confluent_kafka.admin import AdminClient
 from ferry import control
 from ferry.status_reader import StatusReader
 from tests.conftest import create_topic
-from tests.helpers import WorkerGroup, consume_all
+from tests.helpers import WorkerGroup, consume_all, produce_round_robin
 from tests.integration.distributed_helpers import all_running, owners, wait_status
 from tests.plugins import ledger_rows
 
@@ -241,17 +241,10 @@ def test_pause_resume_stop_and_restart_through_ferry_configs(
 def test_sink_tasks_share_partitions_and_lose_nothing_across_a_kill(
         tmp_path: Path, bootstrap: str, admin: AdminClient, unique: str,
         client: control.ControlClient, statuses: StatusReader) -> None:
-    from confluent_kafka import Producer
-
     connector_id = f"it/sink-{unique}"
     topic = create_topic(admin, f"sink-{unique}", partitions=12)
-    producer = Producer({"bootstrap.servers": bootstrap})
     total = 12 * 2000
-    for i in range(total):
-        producer.produce(topic, b"x", partition=i % 12)
-        if i % 5000 == 0:
-            producer.poll(0)
-    assert producer.flush(30) == 0
+    produce_round_robin(bootstrap, topic, [b"x"] * total, 12)
     ledgers = tmp_path / "ledgers"
     ledgers.mkdir()
     client.put_connector(connector_id, {

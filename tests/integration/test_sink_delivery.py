@@ -6,26 +6,19 @@ import json
 import time
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer
 from confluent_kafka import TopicPartition as KafkaTP
 from confluent_kafka.admin import AdminClient
 
 from ferry.api import TopicPartition
 from tests import plugins
 from tests.conftest import create_topic
-from tests.helpers import consume_all, wait_for
+from tests.helpers import consume_all, produce_round_robin, wait_for
 from tests.integration.runtime_helpers import start_connector, task_states
 
 pytestmark = pytest.mark.integration
 
 SINK = "tests.plugins.RecordingSinkConnector"
-
-
-def _produce(bootstrap: str, topic: str, values: list[bytes], partitions: int = 1) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap})
-    for i, value in enumerate(values):
-        producer.produce(topic, value, partition=i % partitions)
-    assert producer.flush(30) == 0
 
 
 def _committed(bootstrap: str, group: str, topic: str, partitions: int = 1) -> list[int]:
@@ -40,7 +33,7 @@ def _committed(bootstrap: str, group: str, topic: str, partitions: int = 1) -> l
 def test_offsets_are_committed_only_after_flush(bootstrap: str, admin: AdminClient,
                                                 unique: str) -> None:
     topic = create_topic(admin, f"sink-{unique}")
-    _produce(bootstrap, topic, [f"v{i}".encode() for i in range(50)])
+    produce_round_robin(bootstrap, topic, [f"v{i}".encode() for i in range(50)])
     probe = plugins.probe(unique)
     probe.fail_flushes = 10**6  # every flush fails: nothing may ever be committed
     runtime = start_connector(bootstrap, f"c-{unique}", {
@@ -63,7 +56,7 @@ def test_offsets_are_committed_only_after_flush(bootstrap: str, admin: AdminClie
 
 def test_retriable_put_is_offered_again(bootstrap: str, admin: AdminClient, unique: str) -> None:
     topic = create_topic(admin, f"retry-{unique}")
-    _produce(bootstrap, topic, [f"v{i}".encode() for i in range(20)])
+    produce_round_robin(bootstrap, topic, [f"v{i}".encode() for i in range(20)])
     probe = plugins.probe(unique)
     probe.retriable_puts = 2
     runtime = start_connector(bootstrap, f"c-{unique}", {
@@ -79,7 +72,7 @@ def test_retriable_put_is_offered_again(bootstrap: str, admin: AdminClient, uniq
 def test_poison_record_with_tolerance_none_fails_the_task(bootstrap: str, admin: AdminClient,
                                                           unique: str) -> None:
     topic = create_topic(admin, f"poison-{unique}")
-    _produce(bootstrap, topic, [b'{"ok": 1}', b"{not json", b'{"ok": 2}'])
+    produce_round_robin(bootstrap, topic, [b'{"ok": 1}', b"{not json", b'{"ok": 2}'])
     runtime = start_connector(bootstrap, f"c-{unique}", {
         "connector.class": SINK, "probe": unique, "topics": topic,
         "value.converter": "JsonConverter", "value.converter.schemas.enable": "false"})
@@ -98,7 +91,7 @@ def test_poison_record_with_tolerance_all_goes_to_dead_letter_topic(
     topic = create_topic(admin, f"poison-{unique}", partitions=2)
     dlq = f"dlq-{unique}"
     good = [json.dumps({"n": i}).encode() for i in range(10)]
-    _produce(bootstrap, topic, [*good[:5], b"{not json", *good[5:]], partitions=1)
+    produce_round_robin(bootstrap, topic, [*good[:5], b"{not json", *good[5:]], partitions=1)
     probe = plugins.probe(unique)
     runtime = start_connector(bootstrap, f"c-{unique}", {
         "connector.class": SINK, "probe": unique, "topics": topic,
@@ -134,7 +127,7 @@ def test_a_record_a_transform_rejects_goes_to_the_dead_letter_topic_alone(
     topic = create_topic(admin, f"untransformable-{unique}")
     dlq = f"dlq-{unique}"
     good = [json.dumps({"n": i}).encode() for i in range(6)]
-    _produce(bootstrap, topic, [*good[:3], b"[1, 2]", *good[3:]])
+    produce_round_robin(bootstrap, topic, [*good[:3], b"[1, 2]", *good[3:]])
     probe = plugins.probe(unique)
     runtime = start_connector(bootstrap, f"c-{unique}", {
         "connector.class": SINK, "probe": unique, "topics": topic,
@@ -164,7 +157,7 @@ def test_a_sink_paused_before_its_partitions_arrive_skips_nothing(
     # and after the resume every record arrives, once, in order.
     topic = create_topic(admin, f"paused-{unique}", partitions=2)
     values = [f"v{i}".encode() for i in range(40)]
-    _produce(bootstrap, topic, values, partitions=2)
+    produce_round_robin(bootstrap, topic, values, partitions=2)
     probe = plugins.probe(unique)
     runtime = start_connector(bootstrap, f"c-{unique}", {
         "connector.class": SINK, "probe": unique, "topics": topic})

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer
 from confluent_kafka import TopicPartition as KafkaTP
 from confluent_kafka.admin import AdminClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -22,20 +22,19 @@ from prometheus_client.parser import text_string_to_metric_families
 from ferry import control
 from ferry.status_reader import StatusReader
 from tests.conftest import create_topic
-from tests.helpers import FerryProcess, WorkerGroup, wait_for, write_connector
+from tests.helpers import (
+    FerryProcess,
+    WorkerGroup,
+    produce_round_robin,
+    wait_for,
+    write_connector,
+)
 from tests.integration.distributed_helpers import all_running, wait_status
 from tests.plugins import ledger_rows
 
 pytestmark = pytest.mark.integration
 
 LEDGER = "tests.plugins.LedgerSinkConnector"
-
-
-def _produce(bootstrap: str, topic: str, count: int, partitions: int) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap})
-    for i in range(count):
-        producer.produce(topic, f"v{i}".encode(), partition=i % partitions)
-    assert producer.flush(30) == 0
 
 
 def _ledger(ledgers: Path) -> dict[str, set[tuple[int, int]]]:
@@ -81,7 +80,7 @@ def _sink_put_by_task(text: str) -> dict[str, float]:
 def test_standalone_runs_each_sink_task_in_its_own_process(
         tmp_path: Path, bootstrap: str, admin: AdminClient, unique: str) -> None:
     topic = create_topic(admin, f"proc-{unique}", partitions=4)
-    _produce(bootstrap, topic, 2000, 4)
+    produce_round_robin(bootstrap, topic, [f"v{i}".encode() for i in range(2000)], 4)
     ledgers = tmp_path / "ledgers"
     ledgers.mkdir()
     path = write_connector(tmp_path / "c.yaml", f"proc-{unique}", LEDGER, {
@@ -114,9 +113,7 @@ def test_a_failed_or_killed_task_process_is_reported_with_its_cause(
     # would fail), and the other's process is SIGKILLed.
     poisoned = create_topic(admin, f"poison-{unique}")
     clean = create_topic(admin, f"clean-{unique}")
-    producer = Producer({"bootstrap.servers": bootstrap})
-    producer.produce(poisoned, b"not json")
-    assert producer.flush(30) == 0
+    produce_round_robin(bootstrap, poisoned, [b"not json"])
     paths = [write_connector(tmp_path / f"{name}.yaml", f"{name}-{unique}", LEDGER, {
         "topics": topic, "ledger.dir": str(tmp_path), "task.isolation": "process",
         "value.converter": "JsonConverter", "value.converter.schemas.enable": "false"})
@@ -145,7 +142,7 @@ def test_distributed_worker_pauses_resumes_and_its_task_processes_die_with_it(
         client: control.ControlClient, statuses: StatusReader) -> None:
     connector_id = f"it/proc-{unique}"
     topic = create_topic(admin, f"proc-{unique}", partitions=4)
-    _produce(bootstrap, topic, 400, 4)
+    produce_round_robin(bootstrap, topic, [f"v{i}".encode() for i in range(400)], 4)
     ledgers = tmp_path / "ledgers"
     ledgers.mkdir()
     config = {"connector.class": LEDGER, "topics": topic, "ledger.dir": str(ledgers),

@@ -74,15 +74,10 @@ class ProcessTaskRunner:
         self._conn: Connection | None = None
         self._reader: threading.Thread | None = None
         self._channel: _Channel
-        self._stopping = False
 
     @property
     def name(self) -> str:
         return f"{self.connector_id}-{self.index}"
-
-    @property
-    def stopping(self) -> bool:
-        return self._stopping
 
     @property
     def pid(self) -> int | None:
@@ -111,7 +106,6 @@ class ProcessTaskRunner:
         self._command("resume")
 
     def stop(self) -> None:
-        self._stopping = True
         self._command("stop")
 
     def join(self, timeout: float | None = None) -> bool:
