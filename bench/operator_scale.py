@@ -268,6 +268,39 @@ def operator_metrics(operator: OperatorProcess) -> dict[str, float]:
     return values
 
 
+def apiserver_requests(kube: Kube) -> dict[str, float]:
+    """The API server's ``apiserver_request_total``, as ``"VERB resource[/sub]"`` -> count.
+
+    Taken before and after a phase, the difference says which requests (the operator's, the
+    controller-manager's and the bench client's together) the API server's CPU went to.
+    """
+    try:
+        text = kube.text("/metrics")
+    except (ApiError, OSError, urllib3.exceptions.HTTPError):
+        return {}
+    counts: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels_text, _, value = line[len("apiserver_request_total{"):].rpartition("} ")
+        labels = dict(pair.split("=", 1) for pair in labels_text.split(",") if "=" in pair)
+        labels = {key: raw.strip('"') for key, raw in labels.items()}
+        sub = f"/{labels['subresource']}" if labels.get("subresource") else ""
+        key = f"{labels.get('verb', '?')} {labels.get('resource', '?')}{sub}"
+        with contextlib.suppress(ValueError):
+            counts[key] = counts.get(key, 0.0) + float(value)
+    return counts
+
+
+def _requests_delta(before: Mapping[str, float], after: Mapping[str, float]
+                    ) -> dict[str, int]:
+    """Requests per kind made between two scrapes, largest first (watches left out)."""
+    delta = {key: int(after[key] - before.get(key, 0.0)) for key in after
+             if not key.startswith("WATCH")}
+    return dict(sorted(((k, v) for k, v in delta.items() if v > 0),
+                       key=lambda item: -item[1]))
+
+
 PY_SPY = Path(sys.executable).parent / "py-spy"
 
 
@@ -450,6 +483,7 @@ def run_count(kube: Kube, kubeconfig: Path, bootstrap: str, workdir: Path, count
             time.sleep(1.0)  # py-spy attaches
         pids = dict(stack_pids or {})
         stack_before = stack_cpu(pids)
+        requests_before = apiserver_requests(kube)
         before = sampler.now()
         t0 = time.monotonic()
         path = connectors_path(namespace)
@@ -463,6 +497,8 @@ def run_count(kube: Kube, kubeconfig: Path, bootstrap: str, workdir: Path, count
               f"{count} reconciled statuses")
         after = sampler.now()
         result["stack_cpu_seconds_reconcile"] = _cpu_delta(stack_before, stack_cpu(pids))
+        result["apiserver_requests_reconcile"] = _requests_delta(requests_before,
+                                                                 apiserver_requests(kube))
         if profiler is not None:
             result["profile_apply"] = str(profiler.stop())
             profiler = None
@@ -501,6 +537,7 @@ def run_count(kube: Kube, kubeconfig: Path, bootstrap: str, workdir: Path, count
             profiler = Profiler(operator.process.pid, profile_dir / f"operator-{count}-delete.txt")
             time.sleep(1.0)
         stack_before = stack_cpu(pids)
+        requests_before = apiserver_requests(kube)
         before = sampler.now()
         t1 = time.monotonic()
         errors = _parallel([functools.partial(kube.delete, connectors_path(namespace, n))
@@ -513,6 +550,8 @@ def run_count(kube: Kube, kubeconfig: Path, bootstrap: str, workdir: Path, count
               f"{count} Deployments to go")
         after = sampler.now()
         result["stack_cpu_seconds_delete"] = _cpu_delta(stack_before, stack_cpu(pids))
+        result["apiserver_requests_delete"] = _requests_delta(requests_before,
+                                                              apiserver_requests(kube))
         if profiler is not None:
             result["profile_delete"] = str(profiler.stop())
             profiler = None
@@ -690,6 +729,12 @@ def main(argv: list[str] | None = None) -> int:
                 "results": results}
     out.write_text(json.dumps(document, indent=2) + "\n")
     print(markdown_table(results))
+    for result in results:
+        for phase in ("reconcile", "delete"):
+            requests = result.get(f"apiserver_requests_{phase}") or {}
+            if requests:
+                top = ", ".join(f"{key} {count}" for key, count in list(requests.items())[:12])
+                print(f"\nAPI requests, {result['connectors']} Connectors, {phase}: {top}")
     for result in results:
         for phase, within in (("apply", "_reconcile ("), ("delete", "delete (")):
             if result.get(f"profile_{phase}"):

@@ -57,7 +57,8 @@ class Kube:
     def _send(self, method: str, path: str, query: Mapping[str, Any] | None,
               body: Any, content_type: str, timeout: tuple[float, float]) -> Any:
         params: Sequence[tuple[str, Any]] = list((query or {}).items())
-        headers = {"Accept": "application/json", "Content-Type": content_type}
+        accept = "text/plain" if content_type == "text/plain" else "application/json"
+        headers = {"Accept": accept, "Content-Type": content_type}
         serialized = self.api_client.param_serialize(
             method, path, query_params=params, header_params=headers, body=body,
             auth_settings=["BearerToken"],
@@ -77,6 +78,14 @@ class Kube:
 
     def get(self, path: str, **query: Any) -> JSON:
         return self.request("GET", path, query=query)
+
+    def text(self, path: str) -> str:
+        """A GET whose answer is text, not JSON (``/metrics``)."""
+        response = self._send("GET", path, None, None, "text/plain", _CALL_TIMEOUT)
+        text = (response.read() or b"").decode("utf-8", errors="replace")
+        if not 200 <= response.status <= 299:
+            raise ApiError(int(response.status), text)
+        return text
 
     def create(self, path: str, body: JSON) -> JSON:
         return self.request("POST", path, body=body)
