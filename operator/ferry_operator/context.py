@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,10 @@ from . import status as status_
 from .model import settings
 
 Logger = logging.Logger | logging.LoggerAdapter[Any]
+
+# The longest a status write waits for a reconcile of the same connector (hundreds of
+# Connectors applied at once queue for kopf's workers for tens of seconds).
+RECONCILE_WAIT = 60.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,22 @@ class Entry:
     # Whether the PodDisruptionBudget exists, as far as this operator knows (None: unknown),
     # so a single-worker Connector does not cost a DELETE (a 404) on every reconcile.
     pdb_present: bool | None = None
+    # time.monotonic() when the running reconcile began (None: none runs), and when this
+    # process first heard of the connector: the status loop waits for a running or a first
+    # reconcile (up to RECONCILE_WAIT) rather than write a status it rewrites at once.
+    reconciling_since: float | None = None
+    first_seen: float = field(default_factory=time.monotonic)
+    reconcile_ended: bool = False  # a reconcile (of any outcome) has ended in this process
+
+    def reconcile_pending(self, now: float) -> float:
+        """Seconds a status write should still wait for a reconcile (0: write now)."""
+        if self.reconciling_since is not None:
+            since = self.reconciling_since
+        elif not self.reconcile_ended:
+            since = self.first_seen
+        else:
+            return 0.0
+        return max(0.0, RECONCILE_WAIT - (now - since))
 
     def live_workers(self) -> frozenset[str] | None:
         if self.pods is None:

@@ -144,12 +144,15 @@ class KafkaCluster:
                 self._control = control.ControlClient(self.config, self.settings.configs_topic)
             return self._control
 
-    def ensure_topics(self, connector: resource.ConnectorResource) -> None:
-        """The internal topics (once per cluster) and the connector's units topic."""
+    def ensure_topics(self, connector: resource.ConnectorResource, new: bool = False) -> None:
+        """The internal topics (once per cluster) and the connector's units topic.
+
+        ``new``: the Connector was just created, so its units topic most likely is too.
+        """
         self._ensure_internal_topics()
         try:
             control.ensure_units_topic(self.config, connector.id, units(connector),
-                                       admin=self.admin)
+                                       admin=self.admin, likely_new=new)
         except Exception as exc:
             raise KafkaUnavailable(f"cannot create topics: {exc}") from exc
 

@@ -41,15 +41,18 @@ def reconcile(op: Operator, body: Any, logger: Logger, created: bool = False) ->
     """Make the workers, Kafka records and restart requests match the Connector.
 
     ``created``: kopf's first handling of the resource. At generation 1 no PDB can exist
-    then: had an earlier attempt (a crashed operator) made one, the same spec still wants it.
+    then (had an earlier attempt, a crashed operator, made one, the same spec still wants
+    it), and the units topic is most likely new. The status loop waits for this to end
+    (``Entry.reconcile_pending``).
     """
     started = time.monotonic()
     entry = op.entry(connector_id(body))
-    if created and (body.get("metadata") or {}).get("generation") == 1 \
-            and entry.pdb_present is None:
+    new = created and (body.get("metadata") or {}).get("generation") == 1
+    if new and entry.pdb_present is None:
         entry.pdb_present = False
+    entry.reconciling_since = started
     try:
-        _reconcile(op, body, entry, logger)
+        _reconcile(op, body, entry, logger, new)
     except kopf.TemporaryError:
         metrics.RECONCILES.labels("retry").inc()
         raise
@@ -65,10 +68,12 @@ def reconcile(op: Operator, body: Any, logger: Logger, created: bool = False) ->
         metrics.RECONCILES.labels("ok").inc()
     finally:
         metrics.RECONCILE_SECONDS.observe(time.monotonic() - started)
+        entry.reconciling_since = None
+        entry.reconcile_ended = True
         op.mark_dirty(connector_id(body))
 
 
-def _reconcile(op: Operator, body: Any, entry: Entry, logger: Logger) -> None:
+def _reconcile(op: Operator, body: Any, entry: Entry, logger: Logger, new: bool) -> None:
     try:
         connector = resource.ConnectorResource.from_body(body)
         desired = [workers.build_deployment(connector, op.settings),
@@ -80,7 +85,7 @@ def _reconcile(op: Operator, body: Any, entry: Entry, logger: Logger) -> None:
         raise kopf.PermanentError(str(exc)) from exc
 
     try:
-        cluster.ensure_topics(connector)
+        cluster.ensure_topics(connector, new)
         written = cluster.write_connector(connector)
     except kafka_side.KafkaUnavailable as exc:
         _fail(op, body, entry, "KafkaUnavailable", str(exc))

@@ -4,8 +4,12 @@ Runs as a kopf daemon per Connector (so peering pauses it along with the handler
 sleeps until something about the connector changes (a ``ferry-status`` record, its
 Deployment or pods, a reconcile) or ``refresh`` seconds pass, then builds the status with
 :func:`ferry_operator.status.build_status` and patches ``.status`` only if it differs from
-what it last wrote: at most once per ``debounce`` seconds per connector. For sinks it also
-measures the consumer lag (``status.sinkLag``) every ``sink_lag`` seconds, not per event.
+what it last wrote: at most once per ``debounce`` seconds per connector. While a reconcile
+of the connector runs, or before the first one in this process has ended, the pass waits
+for it (the reconcile wakes the loop as it ends; at most ``context.RECONCILE_WAIT``), so a
+new Connector's first status already carries its ``observedGeneration``: one write, not two.
+For sinks it also measures the consumer lag (``status.sinkLag``) every ``sink_lag`` seconds,
+not per event.
 """
 
 from __future__ import annotations
@@ -63,6 +67,9 @@ async def _sleep(stopped: Any, seconds: float, wake_on: asyncio.Event | None = N
 
 async def status_pass(op: Operator, body: Any, entry: Entry, logger: Logger) -> float:
     """Write the status if it changed; seconds until the next pass is due at the latest."""
+    waiting = entry.reconcile_pending(time.monotonic())
+    if waiting:
+        return waiting  # the reconcile wakes this loop when it ends, with what it did
     now = datetime.now(UTC)
     wake = op.runtime.refresh
     try:

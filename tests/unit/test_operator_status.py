@@ -9,6 +9,7 @@ import pytest
 
 from ferry import protocol
 from ferry_operator import restarts
+from ferry_operator.context import RECONCILE_WAIT, Entry
 from ferry_operator.model import ConnectorResource
 from ferry_operator.status import (
     Observed,
@@ -226,3 +227,15 @@ def test_tasks_on_the_previous_config_are_not_ready() -> None:
     assert "task 0 still run(s) the previous configuration" in cond(status)["message"]
     # Task 1 no longer exists for this config: it is not listed while its record goes away.
     assert [t["id"] for t in status["tasks"]] == [0]
+
+
+def test_status_waits_for_a_running_or_first_reconcile() -> None:
+    entry = Entry(first_seen=100.0)
+    assert entry.reconcile_pending(101.0) == RECONCILE_WAIT - 1.0  # none has ended yet
+    assert entry.reconcile_pending(100.0 + RECONCILE_WAIT + 1) == 0.0  # waited long enough
+    entry.reconciling_since = 102.0
+    assert entry.reconcile_pending(103.0) == RECONCILE_WAIT - 1.0
+    entry.reconciling_since, entry.reconcile_ended = None, True
+    assert entry.reconcile_pending(103.0) == 0.0  # ended: the status is written at once
+    entry.reconciling_since = 200.0  # a later reconcile runs
+    assert entry.reconcile_pending(230.0) == RECONCILE_WAIT - 30.0
