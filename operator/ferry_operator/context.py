@@ -15,11 +15,12 @@ import logging
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import kafka_side, kube, offsets, restarts
+from . import kafka_side, kube, metrics, offsets, restarts
 from . import status as status_
 from .model import settings
 
@@ -158,7 +159,14 @@ class Operator:
 
     def forget(self, connector_id: str) -> None:
         with self._lock:
-            self._entries.pop(connector_id, None)
+            gone = self._entries.pop(connector_id, None)
+        if gone is not None and gone.last_state:
+            self.publish_states()
+
+    def publish_states(self) -> None:
+        """Set the connectors-by-state gauge from the entries' last written states."""
+        metrics.set_connector_states(Counter(e.last_state for e in self.entries().values()
+                                             if e.last_state))
 
     def entries(self) -> dict[str, Entry]:
         with self._lock:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -171,8 +170,7 @@ def _record_state(op: Operator, entry: Entry, body: Any, new: dict[str, Any]) ->
             kopf.event(body, type="Normal", reason=state.capitalize(),
                        message=f"connector is {state}")
         entry.last_state = state
-    metrics.set_connector_states(Counter(e.last_state for e in op.entries().values()
-                                         if e.last_state))
+        op.publish_states()  # only on a change: counting every entry per pass is O(N²)
 
 
 def _ready_message(status: dict[str, Any]) -> str:

@@ -239,3 +239,22 @@ def test_status_waits_for_a_running_or_first_reconcile() -> None:
     assert entry.reconcile_pending(103.0) == 0.0  # ended: the status is written at once
     entry.reconciling_since = 200.0  # a later reconcile runs
     assert entry.reconcile_pending(230.0) == RECONCILE_WAIT - 30.0
+
+
+def test_connectors_by_state_gauge_follows_entries() -> None:
+    from ferry_operator import metrics
+    from ferry_operator.context import Operator, RuntimeSettings
+    from ferry_operator.model import OperatorSettings
+
+    def gauge(state: str) -> float | None:
+        return metrics.REGISTRY.get_sample_value("ferry_operator_connectors", {"state": state})
+
+    no_api: Any = None  # the gauge needs no API server
+    op = Operator(OperatorSettings(), RuntimeSettings(), api=no_api, operator_kafka={})
+    op.entry("ns/a").last_state = "RUNNING"
+    op.entry("ns/b").last_state = "RUNNING"
+    op.entry("ns/c").last_state = "FAILED"
+    op.publish_states()
+    assert (gauge("RUNNING"), gauge("FAILED"), gauge("PAUSED")) == (2, 1, 0)
+    op.forget("ns/a")
+    assert (gauge("RUNNING"), gauge("FAILED")) == (1, 1)
