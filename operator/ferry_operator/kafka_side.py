@@ -18,6 +18,7 @@ from typing import Any
 
 from ferry import control, kafka_log, offsets_admin, protocol
 from ferry.status_reader import StatusReader
+from ferry.topic_creator import BatchedTopicCreator
 
 from .model import kafka_env, resource, settings
 
@@ -93,6 +94,7 @@ class KafkaCluster:
         self._offsets: offsets_admin.OffsetsAdmin | None = None
         self._admin: Any = None  # one AdminClient and one producer per cluster, made lazily
         self._producer: Any = None
+        self._creator: BatchedTopicCreator | None = None
         self._written: dict[str, bytes] = {}
         self._topics_ready = False
         self._lock = threading.Lock()
@@ -138,6 +140,15 @@ class KafkaCluster:
             return self._admin
 
     @property
+    def topic_creator(self) -> BatchedTopicCreator:
+        """Concurrent reconciles' new topics, in one CreateTopics request."""
+        admin = self.admin
+        with self._lock:
+            if self._creator is None:
+                self._creator = BatchedTopicCreator(admin)
+            return self._creator
+
+    @property
     def control(self) -> control.ControlClient:
         with self._lock:
             if self._control is None:
@@ -152,7 +163,8 @@ class KafkaCluster:
         self._ensure_internal_topics()
         try:
             control.ensure_units_topic(self.config, connector.id, units(connector),
-                                       admin=self.admin, likely_new=new)
+                                       admin=self.admin, likely_new=new,
+                                       creator=self.topic_creator)
         except Exception as exc:
             raise KafkaUnavailable(f"cannot create topics: {exc}") from exc
 

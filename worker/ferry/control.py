@@ -15,6 +15,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import KafkaException, NewTopic
 
 from ferry import protocol
+from ferry.topic_creator import BatchedTopicCreator
 
 
 class ControlClient:
@@ -81,24 +82,30 @@ def ensure_offsets_topic(client_config: Mapping[str, Any],
 
 def ensure_units_topic(client_config: Mapping[str, Any], connector_id: str, units: int,
                        replication_factor: int = -1, admin: AdminClient | None = None,
-                       likely_new: bool = False) -> int:
+                       likely_new: bool = False,
+                       creator: BatchedTopicCreator | None = None) -> int:
     """Make the connector's units topic hold at least ``units`` partitions; the count now.
 
     ``admin``: a client to reuse (the operator keeps one per cluster). The common case, a
     topic that is already there, costs one metadata request for that topic alone.
     ``likely_new`` (a Connector just created): try the creation first, and look only when
-    the topic turns out to exist: one request instead of three, which counts when hundreds
-    of Connectors are applied at once.
+    the topic turns out to exist: one request instead of three. ``creator``: create through
+    it, in one request with other threads' topics (the operator's concurrent reconciles).
     """
     from confluent_kafka.cimpl import NewPartitions
 
     topic = protocol.units_topic(connector_id)
     admin = admin or AdminClient(dict(client_config))
-    if likely_new and _create(admin, [NewTopic(topic, units, replication_factor)]):
+
+    def create() -> bool:
+        new = NewTopic(topic, units, replication_factor)
+        return creator.create(new) if creator is not None else bool(_create(admin, [new]))
+
+    if likely_new and create():
         return units
     current = _partition_count(admin, topic)
     if current is None:
-        if _create(admin, [NewTopic(topic, units, replication_factor)]):
+        if create():
             return units
         current = _partition_count(admin, topic) or units  # someone else made it meanwhile
     if current < units:
