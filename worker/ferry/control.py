@@ -15,7 +15,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import KafkaException, NewTopic
 
 from ferry import protocol
-from ferry.topic_creator import BatchedTopicCreator
+from ferry.topic_creator import BatchedTopicCreator, topic_created
 
 
 class ControlClient:
@@ -145,19 +145,10 @@ def _create_missing(client_config: Mapping[str, Any], topics: dict[str, NewTopic
 
 def _create(admin: AdminClient, missing: list[NewTopic]) -> list[str]:
     """Create these topics; one that someone else created meanwhile counts as done."""
-    from confluent_kafka import KafkaError
-
-    created: list[str] = []
     if not missing:
-        return created
-    for name, future in admin.create_topics(missing).items():
-        try:
-            future.result(timeout=30)
-            created.append(name)
-        except KafkaException as exc:
-            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise
-    return created
+        return []
+    return [name for name, future in admin.create_topics(missing).items()
+            if topic_created(future)]
 
 
 class GroupNotEmpty(RuntimeError):

@@ -62,37 +62,33 @@ class BatchedTopicCreator:
 
     def _send(self, items: list[tuple[NewTopic, list[Future[bool]]]]) -> None:
         self.requests_sent += 1
+        failed: Exception | None = None
         try:
-            self._resolve(items)
-        finally:  # whatever went wrong, no caller waits for an answer that never comes
-            for topic, waiters in items:
-                for waiter in waiters:
-                    if not waiter.done():
-                        waiter.set_exception(RuntimeError(
-                            f"creating topic {topic.topic} did not complete"))
-
-    def _resolve(self, items: list[tuple[NewTopic, list[Future[bool]]]]) -> None:
-        try:
-            results = self._admin.create_topics([topic for topic, _ in items],
+            futures = self._admin.create_topics([topic for topic, _ in items],
                                                 operation_timeout=REQUEST_TIMEOUT_S,
                                                 request_timeout=REQUEST_TIMEOUT_S)
         except (KafkaException, ValueError, TypeError) as exc:  # the request as a whole
-            for _, waiters in items:
+            futures, failed = {}, exc
+        for topic, waiters in items:
+            try:
+                if failed is not None:
+                    raise failed
+                outcome = topic_created(futures[topic.topic])
+            except Exception as exc:  # noqa: BLE001 - each caller raises its own
                 for waiter in waiters:
                     waiter.set_exception(exc)
-            return
-        for topic, waiters in items:
-            outcome: bool | BaseException
-            try:
-                results[topic.topic].result(timeout=REQUEST_TIMEOUT_S)
-                outcome = True
-            except KafkaException as exc:
-                already = exc.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS
-                outcome = False if already else exc
-            except TimeoutError as exc:
-                outcome = exc
-            for waiter in waiters:
-                if isinstance(outcome, BaseException):
-                    waiter.set_exception(outcome)
-                else:
+            else:
+                for waiter in waiters:
                     waiter.set_result(outcome)
+
+
+def topic_created(future: Future[None], timeout: float = REQUEST_TIMEOUT_S) -> bool:
+    """The outcome of one topic of a CreateTopics request: True created, False it existed
+    already (someone else made it first); raises ``KafkaException`` for anything else."""
+    try:
+        future.result(timeout=timeout)
+    except KafkaException as exc:
+        if exc.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
+            return False
+        raise
+    return True

@@ -55,9 +55,9 @@ class Kube:
         return str(self.api_client.configuration.host)
 
     def _send(self, method: str, path: str, query: Mapping[str, Any] | None,
-              body: Any, content_type: str, timeout: tuple[float, float]) -> Any:
+              body: Any, content_type: str, timeout: tuple[float, float],
+              accept: str = "application/json") -> Any:
         params: Sequence[tuple[str, Any]] = list((query or {}).items())
-        accept = "text/plain" if content_type == "text/plain" else "application/json"
         headers = {"Accept": accept, "Content-Type": content_type}
         serialized = self.api_client.param_serialize(
             method, path, query_params=params, header_params=headers, body=body,
@@ -81,7 +81,8 @@ class Kube:
 
     def text(self, path: str) -> str:
         """A GET whose answer is text, not JSON (``/metrics``)."""
-        response = self._send("GET", path, None, None, "text/plain", _CALL_TIMEOUT)
+        response = self._send("GET", path, None, None, "application/json", _CALL_TIMEOUT,
+                              accept="text/plain")
         text = (response.read() or b"").decode("utf-8", errors="replace")
         if not 200 <= response.status <= 299:
             raise ApiError(int(response.status), text)
