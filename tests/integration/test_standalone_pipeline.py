@@ -55,7 +55,8 @@ def test_sigkill_and_restart_loses_nothing(
         tmp_path: Path, bootstrap: str, admin: AdminClient, unique: str) -> None:
     topic = create_topic(admin, f"kill-{unique}")
     source_file = tmp_path / "in.txt"
-    lines = _lines(source_file, 400_000)
+    # Enough lines that the kill lands mid-file on a quiet machine too (400,000 did not).
+    lines = _lines(source_file, 1_500_000)
     source = write_connector(tmp_path / "source.yaml", f"src-{unique}", "FileStreamSource",
                              {"file": str(source_file), "topic": topic,
                               "offset.flush.interval.ms": 200})
